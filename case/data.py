@@ -1,0 +1,104 @@
+"""The data of a case, built deterministically from its seed, in two tiers.
+
+- ``exact``: small integers, thinned until every partial sum of every output
+  (in any order) is an integer the dtype represents exactly, so any correct
+  summation order gives the same bits and the check is bitwise.
+- ``float``: normal input and bias, weight scaled by 1/sqrt(n) so outputs are
+  of order one; judged against the rounding-error bound.
+
+Values are returned in float64 (complex128) but are exactly representable in
+the case's dtype, so the reference sees the very numbers the implementation
+sees.  NumPy has no bfloat16: ``round_to`` rounds to it by its bit pattern.
+"""
+
+import numpy as np
+
+# Significand bits p: integers up to 2^p are exact in the dtype.
+SIGNIFICAND_BITS = {"float64": 53, "complex128": 53, "float32": 24, "complex64": 24,
+                    "float16": 11, "bfloat16": 8}
+
+# Largest |value| of exact-tier data: small enough that thinning rarely bites.
+EXACT_RANGE = {"float64": 16, "complex128": 16, "float32": 16, "complex64": 16,
+               "float16": 4, "bfloat16": 2}
+
+
+def round_to(values, dtype):
+    """``values`` rounded to the nearest ``dtype`` number, kept in float64/complex128."""
+    if np.iscomplexobj(values):
+        return round_to(values.real, dtype) + 1j * round_to(values.imag, dtype)
+    if dtype in ("float64", "complex128"):
+        return values.astype(np.float64)
+    if dtype == "bfloat16":
+        bits = values.astype(np.float32).view(np.uint32).astype(np.uint64)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000  # round half to even
+        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    single = {"float32": np.float32, "complex64": np.float32, "float16": np.float16}[dtype]
+    return values.astype(single).astype(np.float64)
+
+
+def _draw(rng, shape, dtype, scale=1.0):
+    values = rng.standard_normal(shape) * scale
+    if dtype.startswith("complex"):
+        values = (values + 1j * rng.standard_normal(shape) * scale) / np.sqrt(2)
+    return round_to(values, dtype)
+
+
+def _draw_integers(rng, shape, dtype):
+    bound = EXACT_RANGE[dtype]
+    values = rng.integers(-bound, bound + 1, shape).astype(np.float64)
+    if dtype.startswith("complex"):
+        values = values + 1j * rng.integers(-bound, bound + 1, shape)
+    return values
+
+
+def _weight_shape(case):
+    """An expanded weight holds one filter repeated over out_channels."""
+    if case.layout == "expanded_weight":
+        return (1, *case.weight_shape[1:])
+    return case.weight_shape
+
+
+def _broadcast_weight(case, weight):
+    return np.broadcast_to(weight, case.weight_shape).copy()
+
+
+def case_arrays(case):
+    """(input, weight, bias) of ``case``; bias is None when the case has none."""
+    rng = np.random.default_rng(case.seed)
+    if case.tier == "exact":
+        return _exact_arrays(case, rng)
+    input_dtype, weight_dtype, bias_dtype = case.dtypes
+    n = max(1, int(np.prod(case.weight_shape[1:])))
+    input = _draw(rng, case.input_shape, input_dtype)
+    weight = _broadcast_weight(case, _draw(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n)))
+    bias = _draw(rng, case.bias_shape, bias_dtype) if case.has_bias else None
+    return input, weight, bias
+
+
+def exact_limit(dtype):
+    """Partial sums up to this size are exact in ``dtype`` (its accumulator included)."""
+    return 2.0 ** SIGNIFICAND_BITS[dtype]
+
+
+def _l1_magnitude(case, input, weight, bias):
+    """conv2d(|re|+|im|, ...): bounds every partial sum's components."""
+    from reference.forward import conv2d_resolved
+
+    def size(a):
+        return None if a is None else np.abs(a.real) + np.abs(a.imag)
+    return conv2d_resolved(case.geometry(), size(input), size(weight), size(bias))
+
+
+def _exact_arrays(case, rng):
+    """Small integers; the input is thinned (halving its density) until exact."""
+    dtype = case.dtype
+    input = _draw_integers(rng, case.input_shape, dtype)
+    weight = _broadcast_weight(case, _draw_integers(rng, _weight_shape(case), dtype))
+    bias = _draw_integers(rng, case.bias_shape, dtype) if case.has_bias else None
+    limit = exact_limit(dtype)
+    keep = rng.random(case.input_shape)
+    density = 1.0
+    while input.size and _l1_magnitude(case, input, weight, bias).max(initial=0) > limit:
+        density /= 2
+        input = np.where(keep < density, input, 0)
+    return input, weight, bias

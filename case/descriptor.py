@@ -1,0 +1,99 @@
+"""The one-line case descriptor: compact, parseable, safe to paste into a shell.
+
+    in2x3x7x7:w4x3x3x3:b4:s1:p(1,0):d[1,2]:g1:float32:contiguous:exact:seed42
+
+Fields, separated by ``:``, in this order: ``in`` input shape, ``w`` weight
+shape, ``b`` bias shape (absent: no bias), ``s`` stride, ``p`` padding, ``d``
+dilation, ``g`` groups, the dtype (``input/weight/bias`` when they differ),
+the layout, the data tier and ``seed``.  Argument values keep their Python
+form: ``1``, ``(1,)``, ``(2,1)``, ``[1,2]``, ``same``.
+"""
+
+import ast
+import re
+
+
+class DescriptorError(ValueError):
+    """A descriptor that cannot be read; the message names the bad field."""
+
+
+def _shape(shape):
+    return "x".join(str(size) for size in shape)
+
+
+def _value(value):
+    if isinstance(value, str):
+        return value
+    return repr(value).replace(" ", "")
+
+
+def format_case(case):
+    fields = [f"in{_shape(case.input_shape)}", f"w{_shape(case.weight_shape)}"]
+    if case.bias_shape is not None:
+        fields.append(f"b{_shape(case.bias_shape)}")
+    fields += [f"s{_value(case.stride)}", f"p{_value(case.padding)}",
+               f"d{_value(case.dilation)}", f"g{_value(case.groups)}"]
+    dtypes = [dtype for dtype in case.dtypes if dtype is not None]
+    fields.append(case.dtype if len(set(dtypes)) == 1 else "/".join(dtypes))
+    fields += [case.layout, case.tier, f"seed{case.seed}"]
+    return ":".join(fields)
+
+
+_FIELD = re.compile(r"(seed|in|w|b|s|p|d|g)(.*)")
+
+
+def _parse_shape(key, text):
+    if text == "":
+        return ()
+    if not re.fullmatch(r"\d+(x\d+)*", text):
+        raise DescriptorError(f"field {key!r}: {text!r} is not a shape like 2x3x7x7")
+    return tuple(int(size) for size in text.split("x"))
+
+
+def _parse_value(key, text):
+    if key == "p" and re.fullmatch(r"[A-Za-z]\w*", text) and text not in ("True", "False", "None"):
+        return text  # a padding string, valid ('same') or not ('SAME')
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise DescriptorError(f"field {key!r}: {text!r} is not a Python literal") from None
+
+
+def parse_fields(text, *, dtypes, layouts, tiers):
+    """The keyword arguments of the case that ``text`` describes."""
+    if not isinstance(text, str) or not text.strip():
+        raise DescriptorError("empty descriptor")
+    tokens = text.strip().split(":")
+    fields = {}
+    keyed = {"in": "input_shape", "w": "weight_shape", "b": "bias_shape", "s": "stride",
+             "p": "padding", "d": "dilation", "g": "groups", "seed": "seed"}
+    for token in tokens:
+        if token in layouts:
+            fields["layout"] = token
+        elif token in tiers:
+            fields["tier"] = token
+        elif token.split("/")[0] in dtypes:
+            names = token.split("/")
+            unknown = [name for name in names if name not in dtypes]
+            if unknown or len(names) > 3:
+                raise DescriptorError(f"field 'dtype': {token!r}; dtypes are {', '.join(dtypes)}")
+            fields["dtype"] = names[0]
+            fields["weight_dtype"] = names[1] if len(names) > 1 else None
+            fields["bias_dtype"] = names[2] if len(names) > 2 else None
+        else:
+            match = _FIELD.fullmatch(token)
+            if not match or keyed[match[1]] in fields:
+                raise DescriptorError(f"unknown or repeated field {token!r} in {text!r}")
+            key, rest = match[1], match[2]
+            if key in ("in", "w", "b"):
+                fields[keyed[key]] = _parse_shape(key, rest)
+            elif key == "seed":
+                if not rest.isdigit():
+                    raise DescriptorError(f"field 'seed': {rest!r} is not a non-negative integer")
+                fields["seed"] = int(rest)
+            else:
+                fields[keyed[key]] = _parse_value(key, rest)
+    for required in ("input_shape", "weight_shape"):
+        if required not in fields:
+            raise DescriptorError(f"missing field {required!r} in {text!r}")
+    return fields

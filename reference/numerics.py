@@ -1,0 +1,76 @@
+"""When is a computed convolution right?  The rounding-error bound.
+
+Each output element is a dot product of length ``n = C/groups * kh * kw`` plus
+a bias.  Summed in any order with unit roundoff ``u`` (Higham, Accuracy and
+Stability, section 3.1):
+
+    |y_hat - y| <= gamma_{n+1} * M,   gamma_k = k*u / (1 - k*u),
+    M = conv2d(|x|, |w|) + |b|        (``magnitude``)
+
+This holds for direct, blocked, pairwise and GEMM summation alike, so a
+correct implementation can never exceed it.  Terms added to it:
+- half types accumulate in float32 (torch on CPU and CUDA) and round the
+  result once more: ``+ u_out * |y|``;
+- complex products cost two more roundings and mix components: ``x 2`` and
+  ``gamma_{n+3}``;
+- algorithms that are not sums of the products (Winograd, FFT) have normwise
+  error: ``+ global_factor * u * max(M)`` when asked for;
+- the float64 reference itself rounds too: ``+ gamma_{n+1}(2^-53) * M``.
+"""
+
+import numpy as np
+
+from reference.arguments import resolve
+from reference.forward import conv2d_resolved
+
+UNIT_ROUNDOFF = {
+    "float64": 2.0 ** -53, "complex128": 2.0 ** -53,
+    "float32": 2.0 ** -24, "complex64": 2.0 ** -24,
+    "float16": 2.0 ** -11, "bfloat16": 2.0 ** -8,
+}
+
+# The dtype in which each dtype's products are summed (torch's contract).
+ACCUMULATION = {"float16": "float32", "bfloat16": "float32"}
+
+
+def gamma(k, u):
+    """Higham's gamma_k: the relative error bound of k roundings."""
+    if k * u >= 1:
+        raise ValueError(f"gamma_{k} is unbounded for u={u}")
+    return k * u / (1 - k * u)
+
+
+def magnitude(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """M = conv2d(|x|, |w|) + |b|: the size of the largest partial sum."""
+    input, weight = np.abs(np.asarray(input)), np.abs(np.asarray(weight))
+    bias = None if bias is None else np.abs(np.asarray(bias))
+    geometry = resolve(input.shape, weight.shape, None if bias is None else bias.shape,
+                       stride, padding, dilation, groups)
+    return conv2d_resolved(geometry, input, weight, bias)
+
+
+def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
+                global_factor=0.0):
+    """The largest error a correct conv2d in ``dtype`` may make, per element.
+
+    - ``magnitude``: ``magnitude(...)`` of the same call (M);
+    - ``reference``: the exact (float64) output y;
+    - ``dot_length``: n = C/groups * kh * kw;
+    - ``dtype``: the dtype of the data and result, e.g. ``"bfloat16"``;
+    - ``accumulation``: the dtype products are summed in (default: ``ACCUMULATION``);
+    - ``global_factor``: c in ``c * u * max(M)`` for Winograd/FFT-like algorithms.
+    """
+    accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
+    u_acc, u_out = UNIT_ROUNDOFF[accumulation], UNIT_ROUNDOFF[dtype]
+    if dtype.startswith("complex"):
+        local = 2 * gamma(dot_length + 3, u_acc)
+    else:
+        local = gamma(dot_length + 1, u_acc)
+    local += gamma(dot_length + 1, UNIT_ROUNDOFF["float64"])
+    bound = local * magnitude
+    if global_factor and magnitude.size:
+        bound = bound + global_factor * u_acc * magnitude.max()
+    if u_out > u_acc:
+        bound = bound + u_out * np.abs(reference)
+    return bound
+

@@ -1,0 +1,1 @@
+"""The harness: how pytest, Hypothesis and the implementation under test meet."""

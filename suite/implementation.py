@@ -1,0 +1,37 @@
+"""Which conv2d is under test: ``--conv2d-impl=MODULE:ATTR``.
+
+Loading errors are the user's, not the suite's: they become one-line
+``ImplementationError`` messages that conftest turns into a usage error.
+"""
+
+import importlib
+
+DEFAULT = "torch.nn.functional:conv2d"
+
+
+class ImplementationError(ValueError):
+    """--conv2d-impl names nothing callable."""
+
+
+def load_implementation(spec):
+    """The callable that ``spec`` (``MODULE:ATTR``, ATTR may be dotted) names."""
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise ImplementationError(
+            f"--conv2d-impl={spec!r}: expected MODULE:ATTR, e.g. {DEFAULT}")
+    try:
+        target = importlib.import_module(module_name)
+    except Exception as error:  # any import-time failure is the user's module's
+        raise ImplementationError(
+            f"--conv2d-impl={spec!r}: cannot import {module_name!r} "
+            f"({type(error).__name__}: {error})") from None
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ImplementationError(
+                f"--conv2d-impl={spec!r}: {module_name!r} has no attribute {attribute!r}") from None
+    if not callable(target):
+        raise ImplementationError(
+            f"--conv2d-impl={spec!r}: {attribute!r} is a {type(target).__name__}, not callable")
+    return target

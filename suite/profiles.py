@@ -1,0 +1,30 @@
+"""Hypothesis profiles: how hard the suite searches, and how reproducibly.
+
+- ``dev``: the default on a workstation; randomised, remembers failures in the
+  local example database so a re-run tries them first.
+- ``ci``: the upgrade gate, built on Hypothesis's own ``ci`` profile
+  (derandomised, no deadline, print_blob, no database), so the same commit
+  always runs the same examples.  Loaded by default when CI is detected.
+- ``nightly``: a long randomised search with the example database, for
+  scheduled runs that hunt for rare failures.
+
+No profile has a deadline: the first call into a backend (oneDNN primitive
+creation, a CUDA context, torch.compile) can take seconds, which is not a bug.
+"""
+
+from hypothesis import settings
+
+EXAMPLES = {"dev": 60, "ci": 60, "nightly": 2000}
+PROFILES = tuple(EXAMPLES)
+
+
+def register_profiles():
+    """Register the suite's profiles; call before Hypothesis's plugin reads the option."""
+    settings.register_profile("dev", max_examples=EXAMPLES["dev"], deadline=None)
+    settings.register_profile("ci", parent=settings.get_profile("ci"), max_examples=EXAMPLES["ci"])
+    settings.register_profile("nightly", max_examples=EXAMPLES["nightly"], deadline=None)
+
+
+def default_profile():
+    """``ci`` where Hypothesis detected CI (it loads its own ``ci`` then), else ``dev``."""
+    return "ci" if settings.get_current_profile_name() == "ci" else "dev"
