@@ -8,7 +8,9 @@ import pytest
 from hypothesis import settings
 
 from suite import profiles
+from suite.device import DEVICES, DeviceError, check_device
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
+from suite.verdict import Tolerance
 
 profiles.register_profiles()
 settings.load_profile(profiles.default_profile())
@@ -18,6 +20,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("conv2d conformance")
     group.addoption("--conv2d-impl", default=DEFAULT, metavar="MODULE:ATTR",
                     help=f"the conv2d callable under test (default: {DEFAULT})")
+    group.addoption("--device", default="cpu", choices=DEVICES,
+                    help="where the implementation runs; the reference always runs on "
+                         "the CPU (default: cpu)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -28,7 +33,8 @@ def pytest_configure(config):
             f"--hypothesis-profile={profile!r}: unknown; choose one of {', '.join(profiles.PROFILES)}")
     try:
         config.conv2d_impl = load_implementation(config.getoption("conv2d_impl"))
-    except ImplementationError as error:
+        check_device(config.getoption("device"))
+    except (ImplementationError, DeviceError) as error:
         raise pytest.UsageError(str(error)) from None
 
 
@@ -47,3 +53,15 @@ def pytest_report_header(config):
 def conv2d(pytestconfig):
     """The implementation under test; every property calls this, never F.conv2d."""
     return pytestconfig.conv2d_impl
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig):
+    """Where the implementation's tensors live ("cpu", "cuda", "mps")."""
+    return pytestconfig.getoption("device")
+
+
+@pytest.fixture(scope="session")
+def tolerance():
+    """The error model a correct implementation is held to (strict: any summation order)."""
+    return Tolerance()

@@ -28,6 +28,8 @@ def round_to(values, dtype):
         return round_to(values.real, dtype) + 1j * round_to(values.imag, dtype)
     if dtype in ("float64", "complex128"):
         return values.astype(np.float64)
+    if dtype == "bool":
+        return (values > 0).astype(np.float64)
     if dtype == "bfloat16":
         bits = values.astype(np.float32).view(np.uint32).astype(np.uint64)
         bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000  # round half to even

@@ -11,7 +11,8 @@ import dataclasses
 from case import descriptor
 from case.data import case_arrays
 
-DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
+# bool only appears in invalid cases: conv2d must reject it.
+DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128", "bool")
 LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_weight",
            "sliced_input", "transposed_input", "expanded_weight")
 TIERS = ("exact", "float")
@@ -75,10 +76,12 @@ class Conv2dCase:
         are exactly representable in the case's dtypes."""
         return case_arrays(self)
 
-    def tensors(self, device="cpu", requires_grad=False):
-        """The arrays as torch tensors in the case's dtype and layout."""
+    def tensors(self, arrays=None, device="cpu", requires_grad=False):
+        """``arrays`` (default: ``self.arrays()``) as torch tensors in the case's
+        dtypes and layout."""
         from case.tensors import materialise
-        return materialise(self, self.arrays(), device=device, requires_grad=requires_grad)
+        arrays = self.arrays() if arrays is None else arrays
+        return materialise(self, arrays, device=device, requires_grad=requires_grad)
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -10,7 +10,7 @@ Stability, section 3.1):
 This holds for direct, blocked, pairwise and GEMM summation alike, so a
 correct implementation can never exceed it.  Terms added to it:
 - half types accumulate in float32 (torch on CPU and CUDA) and round the
-  result once more: ``+ u_out * |y|``;
+  result once more: ``+ u_out * |y|``, or half a subnormal spacing near zero;
 - complex products cost two more roundings and mix components: ``x 2`` and
   ``gamma_{n+3}``;
 - algorithms that are not sums of the products (Winograd, FFT) have normwise
@@ -28,6 +28,11 @@ UNIT_ROUNDOFF = {
     "float32": 2.0 ** -24, "complex64": 2.0 ** -24,
     "float16": 2.0 ** -11, "bfloat16": 2.0 ** -8,
 }
+
+# Half the smallest subnormal: the absolute error of rounding a tiny result.
+UNDERFLOW = {"float64": 2.0 ** -1075, "complex128": 2.0 ** -1075,
+             "float32": 2.0 ** -150, "complex64": 2.0 ** -150,
+             "float16": 2.0 ** -25, "bfloat16": 2.0 ** -134}
 
 # The dtype in which each dtype's products are summed (torch's contract).
 ACCUMULATION = {"float16": "float32", "bfloat16": "float32"}
@@ -71,6 +76,6 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
     if global_factor and magnitude.size:
         bound = bound + global_factor * u_acc * magnitude.max()
     if u_out > u_acc:
-        bound = bound + u_out * np.abs(reference)
+        bound = bound + u_out * np.abs(reference) + UNDERFLOW[dtype]
     return bound
 

@@ -62,7 +62,7 @@ class Rule(enum.Enum):
         RuntimeError, r"non-positive stride is not supported")
     NON_POSITIVE_DILATION = (
         "non_positive_dilation", "dilation is >= 1",
-        RuntimeError, r"dilation should be greater than zero")
+        RuntimeError, r"dilation should be greater than zero|non-positive dilation is not supported")
     NON_POSITIVE_GROUPS = (
         "non_positive_groups", "groups is >= 1",
         RuntimeError, r"non-positive groups is not supported")

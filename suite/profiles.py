@@ -7,14 +7,16 @@
   always runs the same examples.  Loaded by default when CI is detected.
 - ``nightly``: a long randomised search with the example database, for
   scheduled runs that hunt for rare failures.
+- ``selfcheck``: used by tests/test_self_check.py to run properties against
+  broken implementations: derandomised, no shrinking.
 
 No profile has a deadline: the first call into a backend (oneDNN primitive
 creation, a CUDA context, torch.compile) can take seconds, which is not a bug.
 """
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 
-EXAMPLES = {"dev": 60, "ci": 60, "nightly": 2000}
+EXAMPLES = {"dev": 60, "ci": 60, "nightly": 2000, "selfcheck": 200}
 PROFILES = tuple(EXAMPLES)
 
 
@@ -23,6 +25,11 @@ def register_profiles():
     settings.register_profile("dev", max_examples=EXAMPLES["dev"], deadline=None)
     settings.register_profile("ci", parent=settings.get_profile("ci"), max_examples=EXAMPLES["ci"])
     settings.register_profile("nightly", max_examples=EXAMPLES["nightly"], deadline=None)
+    # The self-check only needs to know that a property fails, not the
+    # smallest example: no shrinking, deterministic, no database.
+    settings.register_profile("selfcheck", parent=settings.get_profile("ci"),
+                              max_examples=EXAMPLES["selfcheck"],
+                              phases=[Phase.explicit, Phase.generate, Phase.target])
 
 
 def default_profile():

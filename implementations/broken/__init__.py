@@ -1,0 +1,49 @@
+"""Deliberately broken conv2d implementations: the suite's self-check.
+
+Each is registered with ``@broken(caught_by=...)``: the test node ids (relative
+to the repository root) of properties that must fail on it.  ``tests/
+test_self_check.py`` runs those properties with ``--conv2d-impl`` set to each
+one and asserts that they fail.  Modules are grouped by property family.
+"""
+
+import dataclasses
+import importlib
+import pkgutil
+
+REGISTRY = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenImplementation:
+    name: str
+    module: str
+    caught_by: tuple
+    bug: str
+
+    @property
+    def spec(self):
+        """The ``--conv2d-impl`` value that selects it."""
+        return f"{self.module}:{self.name}"
+
+
+def broken(*, caught_by):
+    """Register a broken implementation and the properties that must catch it."""
+    if isinstance(caught_by, str) or not caught_by:
+        raise ValueError("caught_by: a non-empty list of test node ids")
+
+    def register(function):
+        doc = (function.__doc__ or "").strip()
+        if not doc:
+            raise ValueError(f"{function.__name__}: say what the bug is in its docstring")
+        entry = BrokenImplementation(function.__name__, function.__module__, tuple(caught_by),
+                                     doc.splitlines()[0])
+        REGISTRY[entry.spec] = entry
+        return function
+    return register
+
+
+def all_broken():
+    """Every registered broken implementation, importing each family module."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return sorted(REGISTRY.values(), key=lambda entry: entry.spec)
