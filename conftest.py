@@ -7,8 +7,10 @@ Options (see ``pytest --help``, group "conv2d conformance"):
 import pytest
 from hypothesis import settings
 
-from suite import profiles
-from suite.device import DEVICES, DeviceError, check_device
+from implementations.presets import describe_presets
+from suite import profiles, replay, summary
+from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, check_device,
+                          describe_flags, tf32_in_effect)
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
 from suite.verdict import Tolerance
 
@@ -16,13 +18,34 @@ profiles.register_profiles()
 settings.load_profile(profiles.default_profile())
 
 
+def _positive_int(text):
+    """argparse type: a one-line usage error for anything but an int >= 1."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("conv2d conformance")
     group.addoption("--conv2d-impl", default=DEFAULT, metavar="MODULE:ATTR",
-                    help=f"the conv2d callable under test (default: {DEFAULT})")
+                    help=f"the conv2d callable under test (default: {DEFAULT}), or a "
+                         f"preset name: {describe_presets()}")
+    group.addoption("--torch-threads", default=1, type=_positive_int, metavar="N",
+                    help="torch intra-op threads per test process (default: 1, since "
+                         "pytest -n auto already runs one process per core; raise it to "
+                         "test a kernel's multi-threaded path)")
     group.addoption("--device", default="cpu", choices=DEVICES,
                     help="where the implementation runs; the reference always runs on "
                          "the CPU (default: cpu)")
+    add_flag_options(group)
+    group.addoption("--conv2d-summary", default=None, metavar="PATH",
+                    help="write a markdown summary (per property family, known deviations, "
+                         "environment) to PATH, e.g. $GITHUB_STEP_SUMMARY")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -31,11 +54,17 @@ def pytest_configure(config):
     if profile is not None and profile not in profiles.PROFILES:
         raise pytest.UsageError(
             f"--hypothesis-profile={profile!r}: unknown; choose one of {', '.join(profiles.PROFILES)}")
+    import torch
+    torch.set_num_threads(config.getoption("torch_threads"))
     try:
         config.conv2d_impl = load_implementation(config.getoption("conv2d_impl"))
         check_device(config.getoption("device"))
     except (ImplementationError, DeviceError) as error:
         raise pytest.UsageError(str(error)) from None
+    apply_flags(config)
+    # Failing examples print their `Replay: ` command; runs report known deviations.
+    config.pluginmanager.register(replay.ReplayNotes(config), "conv2d-replay")
+    config.pluginmanager.register(summary.SummaryPlugin(config), "conv2d-summary")
 
 
 def pytest_report_header(config):
@@ -44,7 +73,9 @@ def pytest_report_header(config):
              f"torch {torch.__version__} (debug={torch.version.debug}, cuda={torch.version.cuda}), "
              f"mkldnn available={torch.backends.mkldnn.is_available()} "
              f"enabled={torch.backends.mkldnn.enabled}, "
-             f"cudnn available={torch.backends.cudnn.is_available()}",
+             f"cudnn available={torch.backends.cudnn.is_available()}, "
+             f"intra-op threads={torch.get_num_threads()}",
+             describe_flags(config),
              f"hypothesis profile: {settings.get_current_profile_name()}"]
     return lines
 
@@ -62,6 +93,7 @@ def device(pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def tolerance():
-    """The error model a correct implementation is held to (strict: any summation order)."""
-    return Tolerance()
+def tolerance(pytestconfig):
+    """The error model a correct implementation is held to (strict: any summation order;
+    plus TF32's operand rounding when it is in effect)."""
+    return Tolerance(tf32=tf32_in_effect(pytestconfig))

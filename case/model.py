@@ -92,6 +92,10 @@ class Conv2dCase:
     def __repr__(self):
         return f"Conv2dCase.parse({str(self)!r})"
 
+    def _repr_pretty_(self, printer, cycle):
+        """Hypothesis prints falsifying examples with this: the descriptor."""
+        printer.text(repr(self))
+
     @classmethod
     def parse(cls, text):
         """The case a descriptor names; ``DescriptorError`` names a bad field."""

@@ -29,16 +29,17 @@ def im2col_matmul(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     out_channels, group_channels, kh, kw = weight.shape
+    stride, dilation = _pair(stride), _pair(dilation)
     if isinstance(padding, str):
-        pads = _padding_string(padding, (kh, kw), dilation)
-        x = F.pad(x, pads)
+        x = F.pad(x, _padding_string(padding, (kh, kw), dilation))
         padding = 0
+    padding = _pair(padding)
     n, _, h, w = x.shape
-    columns = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)
-    columns = columns.reshape(n, groups, group_channels * kh * kw, -1)
-    rows = weight.reshape(groups, out_channels // groups, -1)
-    out = torch.einsum("gok,ngkl->ngol", rows, columns).reshape(n, out_channels, -1)
     out_h, out_w = _output_size((h, w), (kh, kw), stride, padding, dilation)
+    columns = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)
+    columns = columns.reshape(n, groups, group_channels * kh * kw, out_h * out_w)
+    rows = weight.reshape(groups, out_channels // groups, group_channels * kh * kw)
+    out = torch.einsum("gok,ngkl->ngol", rows, columns)
     out = out.reshape(n, out_channels, out_h, out_w)
     if bias is not None:
         out = out + bias[:, None, None]
@@ -47,6 +48,7 @@ def im2col_matmul(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
 
 
 def _pair(value):
+    """(height, width) from an int, a 1- or a 2-sequence."""
     return (value, value) if isinstance(value, int) else tuple(value) * (2 // len(value))
 
 
@@ -54,11 +56,11 @@ def _padding_string(padding, kernel, dilation):
     """F.pad amounts (left, right, top, bottom) for 'valid' or 'same'."""
     if padding == "valid":
         return (0, 0, 0, 0)
-    (dh, dw), (kh, kw) = _pair(dilation), kernel
+    (dh, dw), (kh, kw) = dilation, kernel
     total_h, total_w = dh * (kh - 1), dw * (kw - 1)
     return (total_w // 2, total_w - total_w // 2, total_h // 2, total_h - total_h // 2)
 
 
 def _output_size(size, kernel, stride, padding, dilation):
-    return tuple((size[a] + 2 * _pair(padding)[a] - _pair(dilation)[a] * (kernel[a] - 1) - 1)
-                 // _pair(stride)[a] + 1 for a in (0, 1))
+    return tuple((size[a] + 2 * padding[a] - dilation[a] * (kernel[a] - 1) - 1) // stride[a] + 1
+                 for a in (0, 1))

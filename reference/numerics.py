@@ -11,10 +11,14 @@ This holds for direct, blocked, pairwise and GEMM summation alike, so a
 correct implementation can never exceed it.  Terms added to it:
 - half types accumulate in float32 (torch on CPU and CUDA) and round the
   result once more: ``+ u_out * |y|``, or half a subnormal spacing near zero;
+  a kernel may also round the sum before adding the bias (a separate bias
+  pass, as cuDNN and im2col+GEMM do): ``+ u_out * |y - b|``;
 - complex products cost two more roundings and mix components: ``x 2`` and
   ``gamma_{n+3}``;
 - algorithms that are not sums of the products (Winograd, FFT) have normwise
   error: ``+ global_factor * u * max(M)`` when asked for;
+- TF32 (CUDA float32 with TF32 allowed) rounds the operands to 10 bits:
+  ``+ (2 * 2^-11 + 2^-22) * M`` when asked for;
 - the float64 reference itself rounds too: ``+ gamma_{n+1}(2^-53) * M``.
 """
 
@@ -33,6 +37,9 @@ UNIT_ROUNDOFF = {
 UNDERFLOW = {"float64": 2.0 ** -1075, "complex128": 2.0 ** -1075,
              "float32": 2.0 ** -150, "complex64": 2.0 ** -150,
              "float16": 2.0 ** -25, "bfloat16": 2.0 ** -134}
+
+# Unit roundoff of TF32, the operand format of float32 matmul/conv with TF32 on.
+TF32_ROUNDOFF = 2.0 ** -11
 
 # The dtype in which each dtype's products are summed (torch's contract).
 ACCUMULATION = {"float16": "float32", "bfloat16": "float32"}
@@ -55,7 +62,7 @@ def magnitude(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=
 
 
 def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
-                global_factor=0.0):
+                global_factor=0.0, bias=None, tf32=False):
     """The largest error a correct conv2d in ``dtype`` may make, per element.
 
     - ``magnitude``: ``magnitude(...)`` of the same call (M);
@@ -63,7 +70,11 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
     - ``dot_length``: n = C/groups * kh * kw;
     - ``dtype``: the dtype of the data and result, e.g. ``"bfloat16"``;
     - ``accumulation``: the dtype products are summed in (default: ``ACCUMULATION``);
-    - ``global_factor``: c in ``c * u * max(M)`` for Winograd/FFT-like algorithms.
+    - ``global_factor``: c in ``c * u * max(M)`` for Winograd/FFT-like algorithms;
+    - ``bias``: the bias broadcast to the output, if any;
+    - ``tf32``: float32 operands are rounded to TF32 (10-bit significand, CUDA)
+      before multiplying: each product is off by up to ``(2u + u^2)``,
+      ``u = 2^-11``, relative, so ``+ (2u + u^2) * M``.
     """
     accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
     u_acc, u_out = UNIT_ROUNDOFF[accumulation], UNIT_ROUNDOFF[dtype]
@@ -73,9 +84,13 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
         local = gamma(dot_length + 1, u_acc)
     local += gamma(dot_length + 1, UNIT_ROUNDOFF["float64"])
     bound = local * magnitude
+    if tf32 and dtype in ("float32", "complex64"):
+        bound = bound + (2 * TF32_ROUNDOFF + TF32_ROUNDOFF ** 2) * magnitude
     if global_factor and magnitude.size:
         bound = bound + global_factor * u_acc * magnitude.max()
     if u_out > u_acc:
-        bound = bound + u_out * np.abs(reference) + UNDERFLOW[dtype]
+        bound = bound * (1 + u_out) + u_out * np.abs(reference) + UNDERFLOW[dtype]
+        if bias is not None:
+            bound = bound + u_out * np.abs(reference - bias) + UNDERFLOW[dtype]
     return bound
 

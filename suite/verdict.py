@@ -13,6 +13,7 @@ import torch
 from hypothesis import target
 
 import reference
+from suite.summary import observe_ratio
 
 
 def describe_call(case):
@@ -22,6 +23,8 @@ def describe_call(case):
 
 def call(conv2d, case, tensors):
     """Run the implementation under test on a case's tensors."""
+    from suite.replay import note_call  # imported here: suite.replay imports this module
+    note_call(case)  # a failing example that drew no `case` prints this one's Replay line
     input, weight, bias = tensors
     return conv2d(input, weight, bias, **case.arguments)
 
@@ -38,15 +41,15 @@ def as_numpy(tensor):
     return tensor.to(wide).numpy()
 
 
-def check_shape_and_dtype(case, actual, expected_shape):
+def check_shape_and_dtype(case, actual, expected_shape, name="out"):
     __tracebackhide__ = True
     assert isinstance(actual, torch.Tensor), (
-        f"result is a {type(actual).__name__}, but should be a torch.Tensor [{describe_call(case)}]")
+        f"{name} is a {type(actual).__name__}, but should be a torch.Tensor [{describe_call(case)}]")
     assert tuple(actual.shape) == tuple(expected_shape), (
-        f"out.shape={tuple(actual.shape)}, but should be {tuple(expected_shape)} "
+        f"{name}.shape={tuple(actual.shape)}, but should be {tuple(expected_shape)} "
         f"[{describe_call(case)}]")
     assert str(actual.dtype) == f"torch.{case.dtype}", (
-        f"out.dtype={actual.dtype}, but should be torch.{case.dtype} [{describe_call(case)}]")
+        f"{name}.dtype={actual.dtype}, but should be torch.{case.dtype} [{describe_call(case)}]")
 
 
 def suggests_channels_last(tensor):
@@ -74,8 +77,8 @@ class Discrepancy:
     expected: complex
     bound: float
 
-    def describe(self):
-        return (f"worst element out{list(self.index)} = {self.actual!r}, expected "
+    def describe(self, name="out"):
+        return (f"worst element {name}{list(self.index)} = {self.actual!r}, expected "
                 f"{self.expected!r}: |error| {self.error:.3g}, bound {self.bound:.3g}, "
                 f"error/bound {self.ratio:.3g} (max |error| anywhere {self.max_error:.3g})")
 
@@ -93,35 +96,63 @@ def discrepancy(actual, expected, bound):
                        float(bound[index]))
 
 
-def check_bitwise(case, actual, expected):
-    """Exact tier: any correct summation order gives exactly these numbers."""
+def check_bitwise(case, actual, expected, name="out", source="the exact reference"):
+    """Exact tier: any correct summation order gives exactly these numbers.
+
+    ``name`` is what ``actual`` is (``out``, ``input.grad``); ``source`` is
+    where ``expected`` comes from, for the message."""
     __tracebackhide__ = True
-    check_shape_and_dtype(case, actual, expected.shape)
+    check_shape_and_dtype(case, actual, expected.shape, name)
     got = as_numpy(actual)
     if got.size and not np.array_equal(got, expected):
         worst = discrepancy(got, expected, np.ones(expected.shape))
         raise AssertionError(
-            f"out differs from the exact reference: {worst.describe()}; "
+            f"{name} differs from {source}: {worst.describe(name)}; "
             f"{int(np.count_nonzero(got != expected))} of {got.size} elements differ "
             f"[{describe_call(case)}]")
+
+
+def rounding_bound(case, arrays, expected, tolerance):
+    """Per element, the largest error a correct implementation may make."""
+    bias = None if arrays[2] is None else arrays[2][:, None, None]
+    return reference.error_bound(
+        reference.magnitude(*arrays, **case.arguments), expected,
+        dot_length=case.geometry().dot_length, dtype=case.dtype, bias=bias,
+        **tolerance.bound_options())
 
 
 def check_within_bound(case, actual, expected, arrays, tolerance):
     """Float tier: the error of every element stays within the rounding bound."""
     __tracebackhide__ = True
-    check_shape_and_dtype(case, actual, expected.shape)
+    check_error_within(case, actual, expected, rounding_bound(case, arrays, expected, tolerance))
+
+
+def check_error_within(case, actual, expected, bound, name="out", source="the reference"):
+    """Every element of ``actual`` is within ``bound`` of ``expected``."""
+    __tracebackhide__ = True
+    check_shape_and_dtype(case, actual, expected.shape, name)
     got = as_numpy(actual)
     if not got.size:
         return
-    geometry = case.geometry()
-    bound = reference.error_bound(
-        reference.magnitude(*arrays, **case.arguments), expected,
-        dot_length=geometry.dot_length, dtype=case.dtype, **tolerance.bound_options())
     worst = discrepancy(got, expected, bound)
-    target(min(worst.ratio, 1e6), label="error/bound")
+    target(min(worst.ratio, 1e6), label=f"{name} error/bound")
+    observe_ratio(worst.ratio)  # for the gate's summary (suite/summary.py)
     assert worst.ratio <= 1, (
-        f"out is further from the reference than rounding allows: {worst.describe()} "
+        f"{name} is further from {source} than rounding allows: {worst.describe(name)} "
         f"[{describe_call(case)}]")
+
+
+def check_agreement(case, actual, other, arrays, tolerance, source):
+    """``actual`` and ``other`` are the same call's result computed two ways
+    (``source`` says how ``other`` was): identical on exact-tier data; on
+    float-tier data each is within the rounding bound of the truth, so they
+    are within twice that bound of each other."""
+    __tracebackhide__ = True
+    if case.tier == "exact":
+        check_bitwise(case, actual, as_numpy(other), source=source)
+    else:
+        bound = 2 * rounding_bound(case, arrays, expected_output(case, arrays), tolerance)
+        check_error_within(case, actual, as_numpy(other), bound, source=source)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,10 +162,12 @@ class Tolerance:
     ``strict``: every output element is a sum of the n products (direct, GEMM,
     any order); ``fast-algorithms``: Winograd/FFT, whose error is normwise, add
     ``64 * ceil(log2(H*W)) / 8 * u * max(M)`` (shared notes section 3).
+    ``tf32``: float32 operands are rounded to TF32 (CUDA with --allow-tf32=on).
     """
 
     name: str = "strict"
     global_factor: float = 0.0
+    tf32: bool = False
 
     def bound_options(self):
-        return {"global_factor": self.global_factor}
+        return {"global_factor": self.global_factor, "tf32": self.tf32}

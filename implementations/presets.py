@@ -1,0 +1,62 @@
+"""Named implementations for ``--conv2d-impl``: the ways people run torch's conv2d.
+
+A name without ``:`` selects one of these instead of a ``MODULE:ATTR``:
+
+- ``eager``: ``torch.nn.functional.conv2d`` as it is (the default);
+- ``eager-no-onednn``: the same with oneDNN (mkldnn) disabled, so float32 on
+  the CPU takes torch's own slow path;
+- ``compile``: ``torch.compile(F.conv2d)`` (inductor; on the CPU it builds C++
+  with the machine's compiler).  Slow to test: measured on torch 2.13.0, 2 CPU
+  cores, the first call compiles for about 19 s and every new shape or
+  argument combination for about 2.7 s more, so a full run takes hours; run
+  single test files with it, not the default run;
+- ``module``: an ``nn.Conv2d`` built from the call's arguments and run with
+  the given weight and bias as its parameters (so gradients reach them).
+  It also takes ``padding_mode``, which tests/test_padding_modes.py uses.
+"""
+
+import functools
+
+import torch
+import torch.nn.functional as F
+
+from implementations.correct import without_mkldnn
+
+
+def module(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros"):
+    """``nn.Conv2d(...)(input)`` with ``weight`` and ``bias`` as its parameters.
+
+    Built on the meta device (nothing initialised, nothing allocated) and run
+    with ``torch.func.functional_call``, so it computes with the very tensors
+    passed in; its own argument checks (ValueError at construction) apply.
+    """
+    layer = torch.nn.Conv2d(
+        weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]), stride=stride,
+        padding=padding, dilation=dilation, groups=groups, bias=bias is not None,
+        padding_mode=padding_mode, device="meta", dtype=weight.dtype)
+    parameters = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
+    return torch.func.functional_call(layer, parameters, (input,))
+
+
+@functools.cache
+def _compiled_conv2d():
+    return torch.compile(F.conv2d)
+
+
+def compiled(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.compile(F.conv2d)``, compiled on first use (not at import)."""
+    return _compiled_conv2d()(input, weight, bias, stride, padding, dilation, groups)
+
+
+PRESETS = {
+    "eager": (F.conv2d, "torch.nn.functional.conv2d (default)"),
+    "eager-no-onednn": (without_mkldnn, "F.conv2d with oneDNN (mkldnn) disabled"),
+    "compile": (compiled, "torch.compile(F.conv2d), CPU inductor; slow: ~3 s per new shape"),
+    "module": (module, "nn.Conv2d built from the arguments"),
+}
+
+
+def describe_presets():
+    """One line for ``--help``: every preset name and what it runs."""
+    return "; ".join(f"{name}: {description}" for name, (_, description) in PRESETS.items())
