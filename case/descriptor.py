@@ -51,7 +51,7 @@ def _parse_shape(key, text):
 
 
 def _parse_value(key, text):
-    if key == "p" and re.fullmatch(r"[A-Za-z]\w*", text) and text not in ("True", "False", "None"):
+    if key == "p" and re.fullmatch(r"([A-Za-z]\w*)?", text) and text not in ("True", "False", "None"):
         return text  # a padding string, valid ('same') or not ('SAME')
     try:
         return ast.literal_eval(text)
@@ -68,6 +68,10 @@ def parse_fields(text, *, dtypes, layouts, tiers):
     keyed = {"in": "input_shape", "w": "weight_shape", "b": "bias_shape", "s": "stride",
              "p": "padding", "d": "dilation", "g": "groups", "seed": "seed"}
     for token in tokens:
+        named = ("layout" if token in layouts else "tier" if token in tiers
+                 else "dtype" if token.split("/")[0] in dtypes else None)
+        if named in fields:
+            raise DescriptorError(f"repeated field {named!r}: {token!r} in {text!r}")
         if token in layouts:
             fields["layout"] = token
         elif token in tiers:

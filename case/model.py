@@ -48,6 +48,8 @@ class Conv2dCase:
         for name in ("weight_dtype", "bias_dtype"):
             if getattr(self, name) == self.dtype:
                 object.__setattr__(self, name, None)  # one spelling for "same as input"
+        if self.bias_shape is None:
+            object.__setattr__(self, "bias_dtype", None)  # no bias, no bias dtype
 
     @property
     def arguments(self):

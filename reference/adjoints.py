@@ -22,8 +22,10 @@ def _output_rows(geometry, grad_output, dtype):
     """grad_output as ``(groups, out_channels/groups, N * out_h * out_w)``."""
     g = batched(geometry, np.asarray(grad_output)).astype(dtype, copy=False)
     n, groups = g.shape[0], geometry.groups
-    g = g.reshape(n, groups, geometry.out_channels // groups, -1).transpose(1, 2, 0, 3)
-    return g.reshape(groups, geometry.out_channels // groups, -1)
+    out_h, out_w = geometry.output_size
+    per_group = geometry.out_channels // groups
+    g = g.reshape(n, groups, per_group, out_h * out_w).transpose(1, 2, 0, 3)
+    return g.reshape(groups, per_group, n * out_h * out_w)
 
 
 def grad_input(grad_output, input_shape, weight, stride=1, padding=0, dilation=1, groups=1):
@@ -36,11 +38,12 @@ def grad_input(grad_output, input_shape, weight, stride=1, padding=0, dilation=1
     (sh, sw), (dh, dw), (kh, kw) = geometry.stride, geometry.dilation, geometry.kernel
     out_h, out_w = geometry.output_size
     n = go.shape[2] // (out_h * out_w)
-    field = field.reshape(groups, -1, kh, kw, n, out_h, out_w)
+    group_channels = geometry.in_channels // groups
+    field = field.reshape(groups, group_channels, kh, kw, n, out_h, out_w)
 
     shape = (n, geometry.in_channels, geometry.height, geometry.width)
     grad = padded(geometry, np.zeros(shape, dtype), dtype)
-    grad_groups = grad.reshape(n, groups, -1, *grad.shape[2:])
+    grad_groups = grad.reshape(n, groups, group_channels, *grad.shape[2:])
     for p in range(kh):
         for q in range(kw):
             rows = slice(p * dh, p * dh + sh * (out_h - 1) + 1, sh)

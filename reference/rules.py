@@ -26,7 +26,8 @@ class Rule(enum.Enum):
         "argument_type",
         "stride, padding and dilation are ints or sequences of ints, padding may "
         "also be a string; groups is an int (bool and float are not ints)",
-        TypeError, r"received an invalid combination of arguments")
+        # a non-int after a sequence's first element is reported while unpacking
+        TypeError, r"received an invalid combination of arguments|failed to unpack the object")
     INPUT_RANK = (
         "input_rank", "input is 3-D (unbatched) or 4-D (batched)",
         RuntimeError, r"Expected 3D \(unbatched\) or 4D \(batched\) input")

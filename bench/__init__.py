@@ -1,0 +1,1 @@
+"""Benchmarks and calibrations of the suite, run as ``python -m bench.<name>``."""
