@@ -19,7 +19,8 @@ def torch_dtype(name):
 
 def _tensor(values, dtype, device):
     """NumPy values to a torch tensor of ``dtype`` (bfloat16 goes via float32)."""
-    values = np.ascontiguousarray(values)
+    # np.ascontiguousarray alone would turn a 0-d bias into shape (1,).
+    values = np.ascontiguousarray(values).reshape(np.shape(values))
     staging = values.astype(np.float32) if dtype == "bfloat16" else values
     return torch.from_numpy(staging).to(device=device, dtype=torch_dtype(dtype))
 
