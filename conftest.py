@@ -1,7 +1,11 @@
 """pytest plumbing: the suite's options, the implementation under test, profiles.
 
 Options (see ``pytest --help``, group "conv2d conformance"):
-  --conv2d-impl=MODULE:ATTR   the conv2d under test (default F.conv2d)
+  --conv2d-impl=MODULE:ATTR   the conv2d under test (default F.conv2d), or a
+                              preset name (implementations/presets.py)
+  --device, --allow-tf32, --cudnn-benchmark, --cudnn-deterministic
+                              where it runs and the backend flags set for it
+                              (suite/device.py)
 """
 
 import pytest
@@ -67,6 +71,13 @@ def pytest_configure(config):
     config.pluginmanager.register(summary.SummaryPlugin(config), "conv2d-summary")
 
 
+def _seed_description(config):
+    if settings.default.derandomize:
+        return "derandomized (the same examples on every run)"
+    seed = config.getoption("hypothesis_seed", None)
+    return seed if seed is not None else "random (failures print how to reproduce them)"
+
+
 def pytest_report_header(config):
     import torch
     lines = [f"conv2d under test: {config.getoption('conv2d_impl')}",
@@ -76,7 +87,8 @@ def pytest_report_header(config):
              f"cudnn available={torch.backends.cudnn.is_available()}, "
              f"intra-op threads={torch.get_num_threads()}",
              describe_flags(config),
-             f"hypothesis profile: {settings.get_current_profile_name()}"]
+             f"hypothesis profile: {settings.get_current_profile_name()}, "
+             f"seed: {_seed_description(config)}"]
     return lines
 
 

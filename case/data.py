@@ -86,9 +86,20 @@ def _l1_magnitude(case, input, weight, bias):
     """conv2d(|re|+|im|, ...): bounds every partial sum's components."""
     from reference.forward import conv2d_resolved
 
-    def size(a):
-        return None if a is None else np.abs(a.real) + np.abs(a.imag)
-    return conv2d_resolved(case.geometry(), size(input), size(weight), size(bias))
+    return conv2d_resolved(case.geometry(), _l1(input), _l1(weight),
+                           None if bias is None else _l1(bias))
+
+
+def _l1(a):
+    """|re| + |im|: bounds both components of every sum of such terms."""
+    return np.abs(a.real) + np.abs(a.imag)
+
+
+def _largest_possible_sum(case, dtype):
+    """A bound on every partial sum of exact-tier data of this shape: n products
+    of at most R*R (|re|+|im| doubles each factor's size for complex) plus a bias."""
+    size = EXACT_RANGE[dtype] * (2 if dtype.startswith("complex") else 1)
+    return size * size * int(np.prod(case.weight_shape[1:])) + size
 
 
 def _exact_arrays(case, rng):
@@ -98,9 +109,41 @@ def _exact_arrays(case, rng):
     weight = _broadcast_weight(case, _draw_integers(rng, _weight_shape(case), dtype))
     bias = _draw_integers(rng, case.bias_shape, dtype) if case.has_bias else None
     limit = exact_limit(dtype)
+    if _largest_possible_sum(case, dtype) <= limit:
+        return input, weight, bias  # exact whatever the data: no need to look
     keep = rng.random(case.input_shape)
     density = 1.0
     while input.size and _l1_magnitude(case, input, weight, bias).max(initial=0) > limit:
         density /= 2
         input = np.where(keep < density, input, 0)
     return input, weight, bias
+
+
+def _adjoint_magnitude(case, arrays, grad_output):
+    """The largest partial sum of grad_input, grad_weight and grad_bias (L1 sizes)."""
+    from reference.adjoints import grad_bias, grad_input, grad_weight
+    input, weight, _ = arrays
+    grad = _l1(grad_output)
+    sums = (grad_input(grad, input.shape, _l1(weight), **case.arguments),
+            grad_weight(grad, _l1(input), weight.shape, **case.arguments), grad_bias(grad))
+    return max(s.max(initial=0) for s in sums)
+
+
+def grad_output_array(case, arrays):
+    """A grad_output to backpropagate through ``case`` with data ``arrays``.
+
+    From its own stream of the case's seed, in the case's tier: normal values
+    (float), or small integers thinned until every partial sum of grad_input,
+    grad_weight and grad_bias is exact (exact), as the input is for the forward.
+    """
+    rng = np.random.default_rng([case.seed, 1])
+    shape = case.geometry().output_shape
+    if case.tier == "float":
+        return _draw(rng, shape, case.dtype)
+    grad = _draw_integers(rng, shape, case.dtype)
+    keep = rng.random(shape)
+    density = 1.0
+    while grad.size and _adjoint_magnitude(case, arrays, grad) > exact_limit(case.dtype):
+        density /= 2
+        grad = np.where(keep < density, grad, 0)
+    return grad

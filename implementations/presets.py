@@ -6,10 +6,12 @@ A name without ``:`` selects one of these instead of a ``MODULE:ATTR``:
 - ``eager-no-onednn``: the same with oneDNN (mkldnn) disabled, so float32 on
   the CPU takes torch's own slow path;
 - ``compile``: ``torch.compile(F.conv2d)`` (inductor; on the CPU it builds C++
-  with the machine's compiler).  Slow to test: measured on torch 2.13.0, 2 CPU
-  cores, the first call compiles for about 19 s and every new shape or
-  argument combination for about 2.7 s more, so a full run takes hours; run
-  single test files with it, not the default run;
+  with the machine's compiler).  Slow to test, so never part of the default
+  run: select it for single files.  Measured on torch 2.13.0, 2 CPU cores:
+  the first call compiles for about 19 s (cold inductor cache), each new
+  shape or argument combination for 0.2 to 14 s (typically 1 to 3 s);
+  tests/test_forward_values.py took 123 s instead of 1 s (60 examples per
+  property, ci profile), so the whole suite takes about an hour;
 - ``module``: an ``nn.Conv2d`` built from the call's arguments and run with
   the given weight and bias as its parameters (so gradients reach them).
   It also takes ``padding_mode``, which tests/test_padding_modes.py uses.
@@ -23,24 +25,40 @@ import torch.nn.functional as F
 from implementations.correct import without_mkldnn
 
 
+class _Conv2dModule(torch.nn.Conv2d):
+    """nn.Conv2d that leaves its parameters uninitialised: each call supplies
+    them (and initialising is a random op, which torch.func.vmap refuses)."""
+
+    def reset_parameters(self):
+        pass
+
+
 def module(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
            padding_mode="zeros"):
     """``nn.Conv2d(...)(input)`` with ``weight`` and ``bias`` as its parameters.
 
-    Built on the meta device (nothing initialised, nothing allocated) and run
-    with ``torch.func.functional_call``, so it computes with the very tensors
-    passed in; its own argument checks (ValueError at construction) apply.
+    Built on the meta device (nothing allocated) and run with
+    ``torch.func.functional_call``, so it computes with the very tensors passed
+    in and gradients reach them.  Its own argument checks apply: nn.Conv2d
+    raises ValueError at construction where F.conv2d raises RuntimeError (bad
+    padding string, 'same' with a stride, groups < 1 or not dividing the
+    channels), so the argument-error properties fail for those rules.
     """
-    layer = torch.nn.Conv2d(
+    layer = _Conv2dModule(
         weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]), stride=stride,
         padding=padding, dilation=dilation, groups=groups, bias=bias is not None,
-        padding_mode=padding_mode, device="meta", dtype=weight.dtype)
+        padding_mode=padding_mode, device="meta")
     parameters = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
     return torch.func.functional_call(layer, parameters, (input,))
 
 
 @functools.cache
 def _compiled_conv2d():
+    # Dynamo recompiles for each new shape and argument combination, and after
+    # recompile_limit (8) recompilations it silently runs eager instead: lift
+    # the limits, or all but the first 8 examples would test eager F.conv2d.
+    torch._dynamo.config.recompile_limit = 1 << 20
+    torch._dynamo.config.accumulated_recompile_limit = 1 << 20
     return torch.compile(F.conv2d)
 
 
@@ -52,7 +70,7 @@ def compiled(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
 PRESETS = {
     "eager": (F.conv2d, "torch.nn.functional.conv2d (default)"),
     "eager-no-onednn": (without_mkldnn, "F.conv2d with oneDNN (mkldnn) disabled"),
-    "compile": (compiled, "torch.compile(F.conv2d), CPU inductor; slow: ~3 s per new shape"),
+    "compile": (compiled, "torch.compile(F.conv2d), CPU inductor; slow: 1-3 s per new shape"),
     "module": (module, "nn.Conv2d built from the arguments"),
 }
 

@@ -18,6 +18,7 @@ from strategies.arguments import argument_forms
 
 VALUE_DTYPES = tuple(dtype for dtype in DTYPES if dtype != "bool")
 BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
+PADDING_KINDS = ("numbers", "same", "valid")
 
 
 def _check_choices(name, chosen, allowed):
@@ -38,7 +39,7 @@ def _pairs(draw, low, high):
 def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch=3,
                  max_groups=4, max_group_channels=4, max_multiplier=3, max_kernel=4,
                  max_dilation=3, max_stride=4, max_extra=5, unbatched=True,
-                 empty_batch=True):
+                 empty_batch=True, paddings=PADDING_KINDS):
     """Valid ``Conv2dCase``s.
 
     - ``dtypes``, ``layouts``, ``tiers``: subsets of the case model's choices;
@@ -48,7 +49,9 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
     - ``max_kernel``, ``max_dilation``, ``max_stride``: per-axis bounds;
     - ``max_extra``: input rows/columns beyond the smallest that fits;
     - ``unbatched``: also draw 3-D (unbatched) inputs;
-    - ``empty_batch``: also draw N = 0.
+    - ``empty_batch``: also draw N = 0;
+    - ``paddings``: a subset of ``PADDING_KINDS``: numbers (any stride) and
+      the strings 'same' and 'valid' (stride 1).
 
     >>> conv2d_cases(dtypes=("float64",), tiers=("exact",)).example()  # doctest: +SKIP
     Conv2dCase.parse('in1x2x5x4:w4x1x3x1:s1:p(1,0):d1:g2:float64:contiguous:exact:seed7')
@@ -56,6 +59,7 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
     _check_choices("dtypes", dtypes, VALUE_DTYPES)
     _check_choices("layouts", layouts, LAYOUTS)
     _check_choices("tiers", tiers, TIERS)
+    _check_choices("paddings", paddings, PADDING_KINDS)
     for name, value in (("max_batch", max_batch), ("max_groups", max_groups),
                         ("max_group_channels", max_group_channels),
                         ("max_multiplier", max_multiplier), ("max_kernel", max_kernel),
@@ -66,18 +70,18 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
         raise ValueError(f"max_extra={max_extra!r}: must be an int >= 0")
     batches = list(range(1, max_batch + 1)) + [0] * empty_batch + [None] * unbatched
     return _cases(dtypes, layouts, tiers, batches, max_groups, max_group_channels,
-                  max_multiplier, max_kernel, max_dilation, max_stride, max_extra)
+                  max_multiplier, max_kernel, max_dilation, max_stride, max_extra, paddings)
 
 
 @st.composite
 def _cases(draw, dtypes, layouts, tiers, batches, max_groups, max_group_channels,
-           max_multiplier, max_kernel, max_dilation, max_stride, max_extra):
+           max_multiplier, max_kernel, max_dilation, max_stride, max_extra, paddings):
     groups = draw(st.integers(1, max_groups))
     group_channels = draw(st.integers(1, max_group_channels))
     multiplier = draw(st.integers(1, max_multiplier))
     kernel = draw(_pairs(1, max_kernel))
     dilation = draw(_pairs(1, max_dilation))
-    padding_kind = draw(st.sampled_from(["numbers", "same", "valid"]))
+    padding_kind = draw(st.sampled_from(paddings))
     if padding_kind == "numbers":
         stride = draw(_pairs(1, max_stride))
         # up to kernel + 1: padding larger than the kernel is legal and a corner

@@ -1,4 +1,4 @@
-"""Which conv2d is under test: ``--conv2d-impl=MODULE:ATTR``.
+"""Which conv2d is under test: ``--conv2d-impl=MODULE:ATTR`` or a preset name.
 
 Loading errors are the user's, not the suite's: they become one-line
 ``ImplementationError`` messages that conftest turns into a usage error.
@@ -14,11 +14,16 @@ class ImplementationError(ValueError):
 
 
 def load_implementation(spec):
-    """The callable that ``spec`` (``MODULE:ATTR``, ATTR may be dotted) names."""
+    """The callable that ``spec`` (``MODULE:ATTR``, ATTR may be dotted, or a
+    preset name from implementations/presets.py) names."""
+    from implementations.presets import PRESETS
+    if ":" not in spec and spec in PRESETS:
+        return PRESETS[spec][0]
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute:
         raise ImplementationError(
-            f"--conv2d-impl={spec!r}: expected MODULE:ATTR, e.g. {DEFAULT}")
+            f"--conv2d-impl={spec!r}: expected MODULE:ATTR, e.g. {DEFAULT}, or a preset: "
+            f"{', '.join(PRESETS)}")
     try:
         target = importlib.import_module(module_name)
     except Exception as error:  # any import-time failure is the user's module's

@@ -52,6 +52,13 @@ def check_shape_and_dtype(case, actual, expected_shape, name="out"):
         f"{name}.dtype={actual.dtype}, but should be torch.{case.dtype} [{describe_call(case)}]")
 
 
+def identical_bits(first, second):
+    """Same shape, dtype and bit pattern (NaN payloads and the sign of zero included)."""
+    if first.shape != second.shape or first.dtype != second.dtype:
+        return False
+    return torch.equal(first.reshape(-1).view(torch.uint8), second.reshape(-1).view(torch.uint8))
+
+
 def suggests_channels_last(tensor):
     """torch's reading of a tensor's strides: channels_last only if not also contiguous."""
     return (tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last)

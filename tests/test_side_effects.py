@@ -4,7 +4,7 @@ import torch
 from hypothesis import given
 
 from strategies import conv2d_cases
-from suite.verdict import call, describe_call
+from suite.verdict import call, describe_call, identical_bits
 
 
 def _snapshot(tensors):
@@ -29,8 +29,7 @@ def test_conv2d_never_modifies_its_input_weight_or_bias(conv2d, device, case):
 def test_repeated_calls_return_identical_bits(conv2d, device, case):
     tensors = case.tensors(device=device)
     first, second = call(conv2d, case, tensors), call(conv2d, case, tensors)
-    assert torch.equal(first.view(torch.uint8) if first.numel() and first.is_contiguous() else first,
-                       second.view(torch.uint8) if second.numel() and second.is_contiguous() else second), (
+    assert identical_bits(first, second), (
         f"two calls on the same tensors differ (max |difference| "
-        f"{(first - second).abs().max().item() if first.numel() else 0}) , but CPU conv2d "
+        f"{(first - second).abs().max().item() if first.numel() else 0}), but CPU conv2d "
         f"should be deterministic [{describe_call(case)}]")

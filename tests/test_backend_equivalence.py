@@ -1,0 +1,25 @@
+"""conv2d gives the same values whichever backend the device picks for it.
+
+On the CPU float32 (and bfloat16 where the CPU supports it) goes to oneDNN
+(mkldnn); with oneDNN disabled it takes torch's own slow path.  On CUDA the
+switch is cuDNN.  Both paths must agree: bitwise on exact-tier data, within
+twice the rounding bound on float-tier data (each is within the bound of the
+exact result; they round differently, so not bitwise).
+"""
+
+from hypothesis import given
+
+from strategies import conv2d_cases
+from suite.device import without_vendor_library
+from suite.verdict import call, check_agreement
+
+
+@given(case=conv2d_cases(dtypes=("float32", "bfloat16")))
+def test_disabling_onednn_or_cudnn_leaves_the_values_unchanged(conv2d, device, tolerance, case):
+    arrays = case.arrays()
+    tensors = case.tensors(arrays, device=device)
+    enabled = call(conv2d, case, tensors)
+    with without_vendor_library(device):
+        disabled = call(conv2d, case, tensors)
+    check_agreement(case, disabled, enabled, arrays, tolerance,
+                    source=f"out with the {device} vendor library (oneDNN/cuDNN) enabled")

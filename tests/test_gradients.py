@@ -1,0 +1,148 @@
+"""conv2d's gradients are the reference's adjoints, and autograd treats it as the linear map it is.
+
+Backpropagating ``grad_output`` g through ``out = conv2d(x, w, b)`` must give
+``x.grad = grad_input(g, w)``, ``w.grad = grad_weight(g, x)`` and
+``b.grad = grad_bias(g)`` (reference/adjoints.py).  For complex dtypes torch
+returns the conjugate Wirtinger gradient, i.e. the adjoint of the linear map:
+``grad_input(g, conj(w))`` and ``grad_weight(g, conj(x))`` (checked on torch
+2.13.0 to 3e-15 in complex128).
+
+Every gradient element is itself a sum of products, so the two tiers of the
+forward properties apply, with the sum's own length and magnitude:
+- ``x.grad[n, c, i, j]``: over the O/groups filters of c's group and the
+  kh*kw taps (each tap meets at most one output position): length
+  ``O/groups * kh * kw``, magnitude ``grad_input(|g|, |w|)``;
+- ``w.grad[o, c, p, q]``: over the ``N * out_h * out_w`` output positions:
+  magnitude ``grad_weight(|g|, |x|)``;
+- ``b.grad[o]``: ``N * out_h * out_w`` terms, magnitude ``grad_bias(|g|)``.
+
+Half types are left out: on torch 2.13.0 CPU the float16 input gradient was
+off by 0.6 * 2^-11 * M beyond the final rounding (float16 data, 3x16x20x20
+input, 16 3x3 filters), so it sums partly in float16, and a float16 gamma_n
+exceeds 1 at these lengths: there is no useful bound to hold it to.
+"""
+
+import numpy as np
+import torch
+from hypothesis import assume, given
+from torch.autograd.gradcheck import GradcheckError
+
+import reference
+from case.data import grad_output_array
+from strategies import conv2d_cases
+from suite.verdict import (as_numpy, call, check_agreement, check_bitwise, check_error_within,
+                           describe_call)
+
+GRADIENT_DTYPES = ("float32", "float64", "complex64", "complex128")
+# gradcheck's finite differences: float64 only, few elements to perturb, and
+# no empty batch (gradcheck refuses its zero strides; nothing to perturb there).
+SMALL = dict(dtypes=("float64",), layouts=("contiguous",), tiers=("float",), max_batch=2,
+             max_groups=2, max_group_channels=2, max_multiplier=2, max_kernel=3,
+             max_dilation=2, max_stride=3, max_extra=3, empty_batch=False)
+
+
+def _backward(conv2d, case, device, arrays, grad_output):
+    """{name: gradient} after backpropagating ``grad_output`` through the call."""
+    __tracebackhide__ = True
+    tensors = case.tensors(arrays, device=device, requires_grad=True)
+    out = call(conv2d, case, tensors)
+    assert out.requires_grad, (
+        f"out does not require grad, but should: its input, weight and bias do "
+        f"[{describe_call(case)}]")
+    out.backward(torch.from_numpy(grad_output).to(device=device, dtype=out.dtype))
+    gradients = {}
+    for name, tensor in zip(("input", "weight", "bias"), tensors):
+        if tensor is not None:
+            assert tensor.grad is not None, (
+                f"{name}.grad is None after backward, but should be a tensor "
+                f"[{describe_call(case)}]")
+            gradients[f"{name}.grad"] = tensor.grad
+    return gradients
+
+
+def _adjoints(case, input, weight, grad_output):
+    """{name: the reference's gradient}; on |values|, the magnitudes of the sums."""
+    arguments = case.arguments
+    adjoints = {
+        "input.grad": reference.grad_input(grad_output, input.shape, np.conj(weight), **arguments),
+        "weight.grad": reference.grad_weight(grad_output, np.conj(input), weight.shape,
+                                             **arguments)}
+    if case.has_bias:
+        adjoints["bias.grad"] = reference.grad_bias(grad_output)
+    return adjoints
+
+
+def _sum_lengths(case):
+    """{name: the number of products summed into each element of that gradient}."""
+    geometry = case.geometry()
+    (out_h, out_w), (kh, kw) = geometry.output_size, geometry.kernel
+    positions = geometry.batch * out_h * out_w
+    return {"input.grad": geometry.out_channels // geometry.groups * kh * kw,
+            "weight.grad": positions, "bias.grad": positions}
+
+
+@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",)))
+def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, case):
+    input, weight, _ = arrays = case.arrays()
+    grad_output = grad_output_array(case, arrays)
+    gradients = _backward(conv2d, case, device, arrays, grad_output)
+    for name, expected in _adjoints(case, input, weight, grad_output).items():
+        check_bitwise(case, gradients[name], expected, name=name, source="the reference adjoint")
+
+
+@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("float",)))
+def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
+        conv2d, device, tolerance, case):
+    input, weight, _ = arrays = case.arrays()
+    grad_output = grad_output_array(case, arrays)
+    gradients = _backward(conv2d, case, device, arrays, grad_output)
+    magnitudes = _adjoints(case, np.abs(input), np.abs(weight), np.abs(grad_output))
+    lengths = _sum_lengths(case)
+    for name, expected in _adjoints(case, input, weight, grad_output).items():
+        bound = reference.error_bound(magnitudes[name], expected, dot_length=lengths[name],
+                                      dtype=case.dtype, **tolerance.bound_options())
+        check_error_within(case, gradients[name], expected, bound, name=name,
+                           source="the reference adjoint")
+
+
+@given(case=conv2d_cases(**SMALL))
+def test_autograd_gradients_match_finite_differences_in_float64(conv2d, device, case):
+    input, weight, bias = case.tensors(device=device, requires_grad=True)
+    leaves = [tensor for tensor in (input, weight, bias) if tensor is not None]
+
+    def convolve(input, weight, bias=None):
+        return conv2d(input, weight, bias, **case.arguments)
+
+    try:  # fast mode: one random projection v'Ju instead of the full Jacobian (10x faster)
+        torch.autograd.gradcheck(convolve, leaves, fast_mode=True)
+    except GradcheckError as error:
+        raise AssertionError(
+            f"autograd's gradient differs from finite differences of conv2d: "
+            f"{str(error).splitlines()[0]} [{describe_call(case)}]") from None
+
+
+@given(case=conv2d_cases(dtypes=("float32", "float64"), tiers=("float",),
+                         paddings=("numbers",), max_stride=5))
+def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, device, case):
+    input, weight, _ = arrays = case.arrays()
+    # Stride that skips rows, or rows after the last window: no window reads them.
+    uncovered = reference.grad_input(np.ones(case.geometry().output_shape), input.shape,
+                                     np.ones(weight.shape), **case.arguments) == 0
+    assume(uncovered.any())
+    gradients = _backward(conv2d, case, device, arrays, grad_output_array(case, arrays))
+    got = as_numpy(gradients["input.grad"])
+    leaked = uncovered & (got != 0)
+    assert not leaked.any(), (
+        f"input.grad is nonzero at {int(leaked.sum())} of the {int(uncovered.sum())} input "
+        f"positions no window covers (first at {np.argwhere(leaked)[0].tolist()}: "
+        f"{got[leaked][0]!r}), but should be exactly 0 there [{describe_call(case)}]")
+
+
+@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES))
+def test_grad_mode_computes_the_same_output_as_no_grad(conv2d, device, tolerance, case):
+    arrays = case.arrays()
+    with torch.no_grad():
+        plain = call(conv2d, case, case.tensors(arrays, device=device))
+    tracked = call(conv2d, case, case.tensors(arrays, device=device, requires_grad=True))
+    check_agreement(case, tracked, plain, arrays, tolerance,
+                    source="out under torch.no_grad()")
