@@ -84,10 +84,13 @@ class Discrepancy:
     expected: complex
     bound: float
 
-    def describe(self, name="out"):
+    def describe(self, name="out", exact=False):
+        """The worst element; ``exact``: judged by equality, so no bound to name."""
+        judged = "" if exact else (f", bound {self.bound:.3g}, "
+                                   f"error/bound {self.ratio:.3g}")
         return (f"worst element {name}{list(self.index)} = {self.actual!r}, expected "
-                f"{self.expected!r}: |error| {self.error:.3g}, bound {self.bound:.3g}, "
-                f"error/bound {self.ratio:.3g} (max |error| anywhere {self.max_error:.3g})")
+                f"{self.expected!r}: |error| {self.error:.3g}{judged} "
+                f"(max |error| anywhere {self.max_error:.3g})")
 
 
 def discrepancy(actual, expected, bound):
@@ -114,7 +117,7 @@ def check_bitwise(case, actual, expected, name="out", source="the exact referenc
     if got.size and not np.array_equal(got, expected):
         worst = discrepancy(got, expected, np.ones(expected.shape))
         raise AssertionError(
-            f"{name} differs from {source}: {worst.describe(name)}; "
+            f"{name} differs from {source}: {worst.describe(name, exact=True)}; "
             f"{int(np.count_nonzero(got != expected))} of {got.size} elements differ "
             f"[{describe_call(case)}]")
 
