@@ -20,6 +20,13 @@ correct implementation can never exceed it.  Terms added to it:
 - TF32 (CUDA float32 with TF32 allowed) rounds the operands to 10 bits:
   ``+ (2 * 2^-11 + 2^-22) * M`` when asked for;
 - the float64 reference itself rounds too: ``+ gamma_{n+1}(2^-53) * M``.
+
+No constant here is fitted.  Calibration (bench/calibrate_bound.py, torch
+2.13.0 CPU, Hypothesis targeting the ratio, 300 examples per cell) on torch's
+default kernel, oneDNN disabled, float64 accumulation and im2col + einsum:
+largest error/bound 0.78 (float32), 0.54 (float64), 0.64 (complex), and 0.99
+for float16/bfloat16, where the output rounding ``u_out * |y|`` is reached
+exactly by round-to-nearest.
 """
 
 import numpy as np
