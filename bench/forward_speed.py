@@ -7,6 +7,7 @@ most 1.5x the floor.  Run from the repository root:
     python -m bench.forward_speed [EXAMPLES]
 """
 
+import statistics
 import sys
 import time
 
@@ -51,8 +52,13 @@ def main(examples=500):
     for tier, body in (("exact", _exact), ("float", _float)):
         strategy = conv2d_cases(tiers=(tier,))
         _seconds_per_example(body, strategy, 20)  # warm-up: imports, oneDNN primitives
-        floor = _seconds_per_example(lambda case: None, strategy, examples)
-        full = _seconds_per_example(body, strategy, examples)
+        # Alternate the two runs and take medians: each run's speed depends on
+        # what ran just before it (caches, the garbage collector).
+        floors, fulls = [], []
+        for _ in range(3):
+            floors.append(_seconds_per_example(lambda case: None, strategy, examples))
+            fulls.append(_seconds_per_example(body, strategy, examples))
+        floor, full = statistics.median(floors), statistics.median(fulls)
         print(f"| forward values, {tier} tier | {floor * 1e3:.2f} | {full * 1e3:.2f} | "
               f"{full / floor:.2f} |")
 
