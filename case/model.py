@@ -18,8 +18,34 @@ LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_
 TIERS = ("exact", "float")
 
 
+class CallForm:
+    """What a case model with stride, padding, dilation, groups and a bias
+    shape says about its call, and how it prints: shared by Conv2dCase and
+    per_sample's PerSampleCase."""
+
+    @property
+    def arguments(self):
+        """The keyword arguments of the call besides the tensors."""
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
+                    groups=self.groups)
+
+    @property
+    def has_bias(self):
+        return self.bias_shape is not None
+
+    def __str__(self):
+        return descriptor.format_case(self)
+
+    def __repr__(self):
+        return f"{type(self).__name__}.parse({str(self)!r})"
+
+    def _repr_pretty_(self, printer, cycle):
+        """Hypothesis prints falsifying examples with this: the descriptor."""
+        printer.text(repr(self))
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
-class Conv2dCase:
+class Conv2dCase(CallForm):
     """The shapes, arguments and data recipe of one conv2d call.
 
     Arguments keep the form they are passed in (``1``, ``(1,)``, ``[1, 2]``,
@@ -52,16 +78,6 @@ class Conv2dCase:
             object.__setattr__(self, "bias_dtype", None)  # no bias, no bias dtype
 
     @property
-    def arguments(self):
-        """The keyword arguments of the call besides the tensors."""
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups)
-
-    @property
-    def has_bias(self):
-        return self.bias_shape is not None
-
-    @property
     def dtypes(self):
         """(input, weight, bias) dtype names; bias is None without a bias."""
         bias = (self.bias_dtype or self.dtype) if self.has_bias else None
@@ -87,16 +103,6 @@ class Conv2dCase:
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
-
-    def __str__(self):
-        return descriptor.format_case(self)
-
-    def __repr__(self):
-        return f"Conv2dCase.parse({str(self)!r})"
-
-    def _repr_pretty_(self, printer, cycle):
-        """Hypothesis prints falsifying examples with this: the descriptor."""
-        printer.text(repr(self))
 
     @classmethod
     def parse(cls, text):

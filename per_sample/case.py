@@ -19,10 +19,11 @@ sample by sample (per_sample/reference.py).
 import dataclasses
 
 from case import DTYPES, LAYOUTS, TIERS, Conv2dCase, descriptor
+from case.model import CallForm
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class PerSampleCase:
+class PerSampleCase(CallForm):
     """``out[i] = conv2d(input[i], weight[i], bias[i], stride, padding, dilation, groups)``."""
 
     input_shape: tuple
@@ -63,16 +64,6 @@ class PerSampleCase:
     @property
     def batch(self):
         return self.input_shape[0]
-
-    @property
-    def arguments(self):
-        """The keyword arguments of every sample's call besides the tensors."""
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups)
-
-    @property
-    def has_bias(self):
-        return self.bias_shape is not None
 
     @property
     def dtypes(self):
@@ -120,16 +111,6 @@ class PerSampleCase:
         arrays = self.arrays() if arrays is None else arrays
         # materialise reads only the case's dtypes and layout (contiguous), not its shapes.
         return self.sample_case().tensors(arrays, device=device, requires_grad=requires_grad)
-
-    def __str__(self):
-        return descriptor.format_case(self)
-
-    def __repr__(self):
-        return f"PerSampleCase.parse({str(self)!r})"
-
-    def _repr_pretty_(self, printer, cycle):
-        """Hypothesis prints falsifying examples with this: the descriptor."""
-        printer.text(repr(self))
 
     @classmethod
     def parse(cls, text):
