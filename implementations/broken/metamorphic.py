@@ -17,8 +17,10 @@ from suite.verdict import suggests_channels_last
 
 METAMORPHIC = "tests/test_metamorphic.py::"
 BATCH = METAMORPHIC + "test_each_sample_is_convolved_independently_of_the_rest_of_the_batch"
-SLICE = METAMORPHIC + "test_a_slice_of_the_output_channels_is_the_convolution_with_that_slice_of_filters"
-GROUPS = METAMORPHIC + "test_a_grouped_convolution_is_the_concatenation_of_one_convolution_per_group"
+SLICE = METAMORPHIC + ("test_a_slice_of_the_output_channels_is_the_convolution_with_that_"
+                       "slice_of_filters")
+GROUPS = METAMORPHIC + ("test_a_grouped_convolution_is_the_concatenation_of_one_convolution_"
+                        "per_group")
 STRIDE = METAMORPHIC + "test_a_strided_convolution_samples_the_stride_1_output"
 DILATION = METAMORPHIC + "test_dilation_is_a_kernel_with_zeros_inserted_between_its_taps"
 PADDING = METAMORPHIC + "test_padding_is_an_explicit_zero_pad_then_no_padding"
