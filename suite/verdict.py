@@ -171,13 +171,14 @@ def check_agreement(case, actual, other, arrays, tolerance, source):
 class Tolerance:
     """Which error model a correct implementation is held to.
 
-    ``strict``: every output element is a sum of the n products (direct, GEMM,
-    any order); ``fast-algorithms``: Winograd/FFT, whose error is normwise, add
-    ``64 * ceil(log2(H*W)) / 8 * u * max(M)`` (shared notes section 3).
-    ``tf32``: float32 operands are rounded to TF32 (CUDA with --allow-tf32=on).
+    By default every output element is a sum of the n products (direct, GEMM,
+    any order).  ``global_factor``: Winograd/FFT algorithms, whose error is
+    normwise, need ``c * u * max(M)`` more (shared notes section 3 suggests
+    c = 64 * ceil(log2(H*W)) / 8); no option selects it yet, as no backend
+    tested here uses them.  ``tf32``: float32 operands are rounded to TF32
+    (CUDA with --allow-tf32=on).
     """
 
-    name: str = "strict"
     global_factor: float = 0.0
     tf32: bool = False
 
