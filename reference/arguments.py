@@ -55,6 +55,16 @@ class Geometry:
         """n: the number of products summed into each output element."""
         return self.in_channels // self.groups * self.kernel[0] * self.kernel[1]
 
+    def padding_only_outputs(self, axis):
+        """How many output rows (``axis`` 0) or columns (1) read only padding: every
+        tap of their windows falls before or after the input."""
+        size = (self.height, self.width)[axis]
+        before = self.padding[2 * axis]
+        kernel, stride, dilation = self.kernel[axis], self.stride[axis], self.dilation[axis]
+        return sum(all(not before <= position * stride + tap * dilation < before + size
+                       for tap in range(kernel))
+                   for position in range(self.output_size[axis]))
+
 
 def output_length(size, total_padding, kernel, stride, dilation):
     """Output length along one axis, in exact integer arithmetic."""

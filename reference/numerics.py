@@ -15,8 +15,6 @@ correct implementation can never exceed it.  Terms added to it:
   pass, as cuDNN and im2col+GEMM do): ``+ u_out * |y - b|``;
 - complex products cost two more roundings and mix components: ``x 2`` and
   ``gamma_{n+3}``;
-- algorithms that are not sums of the products (Winograd, FFT) have normwise
-  error: ``+ global_factor * u * max(M)`` when asked for;
 - TF32 (CUDA float32 with TF32 allowed) rounds the operands to 10 bits:
   ``+ (2 * 2^-11 + 2^-22) * M`` when asked for;
 - the float64 reference itself rounds too: ``+ gamma_{n+1}(2^-53) * M``.
@@ -28,6 +26,8 @@ largest error/bound 0.78 (float32), 0.54 (float64), 0.64 (complex), and 0.99
 for float16/bfloat16, where the output rounding ``u_out * |y|`` is reached
 exactly by round-to-nearest.
 """
+
+import dataclasses
 
 import numpy as np
 
@@ -59,17 +59,18 @@ def gamma(k, u):
     return k * u / (1 - k * u)
 
 
-def magnitude(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def magnitude(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+              padding_mode="zeros"):
     """M = conv2d(|x|, |w|) + |b|: the size of the largest partial sum."""
     input, weight = np.abs(np.asarray(input)), np.abs(np.asarray(weight))
     bias = None if bias is None else np.abs(np.asarray(bias))
     geometry = resolve(input.shape, weight.shape, None if bias is None else bias.shape,
                        stride, padding, dilation, groups)
-    return conv2d_resolved(geometry, input, weight, bias)
+    return conv2d_resolved(geometry, input, weight, bias, padding_mode)
 
 
 def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
-                global_factor=0.0, bias=None, tf32=False):
+                bias=None, tf32=False):
     """The largest error a correct conv2d in ``dtype`` may make, per element.
 
     - ``magnitude``: ``magnitude(...)`` of the same call (M);
@@ -77,7 +78,6 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
     - ``dot_length``: n = C/groups * kh * kw;
     - ``dtype``: the dtype of the data and result, e.g. ``"bfloat16"``;
     - ``accumulation``: the dtype products are summed in (default: ``ACCUMULATION``);
-    - ``global_factor``: c in ``c * u * max(M)`` for Winograd/FFT-like algorithms;
     - ``bias``: the bias broadcast to the output, if any;
     - ``tf32``: float32 operands are rounded to TF32 (10-bit significand, CUDA)
       before multiplying: each product is off by up to ``(2u + u^2)``,
@@ -93,11 +93,42 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
     bound = local * magnitude
     if tf32 and dtype in ("float32", "complex64"):
         bound = bound + (2 * TF32_ROUNDOFF + TF32_ROUNDOFF ** 2) * magnitude
-    if global_factor and magnitude.size:
-        bound = bound + global_factor * u_acc * magnitude.max()
     if u_out > u_acc:
         bound = bound * (1 + u_out) + u_out * np.abs(reference) + UNDERFLOW[dtype]
         if bias is not None:
             bound = bound + u_out * np.abs(reference - bias) + UNDERFLOW[dtype]
     return bound
 
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorModel:
+    """Which algorithms a correct implementation may use, and so how it is judged.
+
+    ``direct`` (the default): every output element is a sum of its n products
+    in some order (direct, blocked, GEMM), so exact-tier data give identical
+    bits and float-tier data stay within ``error_bound``.  ``tf32``: float32
+    operands are rounded to TF32 first (CUDA with TF32 allowed).
+    """
+
+    kind: str = "direct"
+    tf32: bool = False
+
+    KINDS = ("direct",)
+
+    def __post_init__(self):
+        if self.kind not in self.KINDS:
+            raise ValueError(f"error model {self.kind!r}: choose one of {', '.join(self.KINDS)}")
+
+    @property
+    def bitwise_on_exact_data(self):
+        """Whether exact-tier data must give the reference's bits."""
+        return self.kind == "direct"
+
+    def bound(self, magnitude, reference, *, dot_length, dtype, bias=None):
+        """Per element, the largest error this model allows (``error_bound``)."""
+        return error_bound(magnitude, reference, dot_length=dot_length, dtype=dtype, bias=bias,
+                           tf32=self.tf32)
+
+    def __str__(self):
+        return self.kind + (" with TF32 operands" if self.tf32 else "")
