@@ -6,11 +6,18 @@ Fields, separated by ``:``, in this order: ``in`` input shape, ``w`` weight
 shape, ``b`` bias shape (absent: no bias), ``s`` stride, ``p`` padding, ``d``
 dilation, ``g`` groups, the dtype (``input/weight/bias`` when they differ),
 the layout, the data tier and ``seed``.  Argument values keep their Python
-form: ``1``, ``(1,)``, ``(2,1)``, ``[1,2]``, ``same``.
+form: ``1``, ``(1,)``, ``(2,1)``, ``[1,2]``, ``same``.  Then, where they
+apply: nn.Conv2d's padding mode (``reflect``), the per-sample formulation
+(``grouped_trick``: it makes the case a per-sample one, with a 5-D weight
+``(N, O, C/g, kh, kw)`` and a bias ``(N, O)``), and the transforms
+that derived the call from the case before them (``crop(2,0)``,
+case/transforms.py), in the order they were applied.
 """
 
 import ast
 import re
+
+from case.transforms import parse_transform
 
 
 class DescriptorError(ValueError):
@@ -28,6 +35,10 @@ def _value(value):
 
 
 def format_case(case):
+    """The descriptor of ``case`` (a derived case: its base's, then the transform's token)."""
+    if getattr(case, "derived_from", None) is not None:
+        base, transform = case.derived_from
+        return f"{format_case(base)}:{transform.token()}"
     fields = [f"in{_shape(case.input_shape)}", f"w{_shape(case.weight_shape)}"]
     if case.bias_shape is not None:
         fields.append(f"b{_shape(case.bias_shape)}")
@@ -36,6 +47,8 @@ def format_case(case):
     dtypes = [dtype for dtype in case.dtypes if dtype is not None]
     fields.append(case.dtype if len(set(dtypes)) == 1 else "/".join(dtypes))
     fields += [case.layout, case.tier, f"seed{case.seed}"]
+    fields += [word for word in (getattr(case, "padding_mode", "zeros"),
+                                 getattr(case, "formulation", None)) if word not in ("zeros", None)]
     return ":".join(fields)
 
 
@@ -59,23 +72,35 @@ def _parse_value(key, text):
         raise DescriptorError(f"field {key!r}: {text!r} is not a Python literal") from None
 
 
-def parse_fields(text, *, dtypes, layouts, tiers):
-    """The keyword arguments of the case that ``text`` describes."""
+def parse_fields(text, *, dtypes, words):
+    """(keyword arguments of the case ``text`` describes, its transforms in order).
+
+    ``words`` maps each word that is a whole field to ``(field, value)``, e.g.
+    ``"channels_last": ("layout", "channels_last")``.
+    """
     if not isinstance(text, str) or not text.strip():
         raise DescriptorError("empty descriptor")
     tokens = text.strip().split(":")
-    fields = {}
+    fields, transforms = {}, []
     keyed = {"in": "input_shape", "w": "weight_shape", "b": "bias_shape", "s": "stride",
              "p": "padding", "d": "dilation", "g": "groups", "seed": "seed"}
     for token in tokens:
-        named = ("layout" if token in layouts else "tier" if token in tiers
+        try:
+            transform = parse_transform(token)
+        except ValueError as error:
+            raise DescriptorError(str(error)) from None
+        if transform is not None:
+            transforms.append(transform)
+            continue
+        if transforms:
+            raise DescriptorError(f"field {token!r} after a transform in {text!r}: transforms "
+                                  f"come last")
+        named = (words[token][0] if token in words
                  else "dtype" if token.split("/")[0] in dtypes else None)
         if named in fields:
             raise DescriptorError(f"repeated field {named!r}: {token!r} in {text!r}")
-        if token in layouts:
-            fields["layout"] = token
-        elif token in tiers:
-            fields["tier"] = token
+        if token in words:
+            fields[named] = words[token][1]
         elif token.split("/")[0] in dtypes:
             names = token.split("/")
             unknown = [name for name in names if name not in dtypes]
@@ -100,4 +125,4 @@ def parse_fields(text, *, dtypes, layouts, tiers):
     for required in ("input_shape", "weight_shape"):
         if required not in fields:
             raise DescriptorError(f"missing field {required!r} in {text!r}")
-    return fields
+    return fields, transforms

@@ -6,10 +6,11 @@ per-sample weight may itself be grouped).  Each function takes the conv2d
 under test first and calls it for every convolution it does, so a property
 about a formulation is a property of that conv2d.
 
-The formulations (``FORMULATIONS``) all compute the same function:
+The formulations (``FORMULATIONS``, by the name a per-sample case's
+descriptor gives them) all compute the same function:
 - ``loop``: one call per sample, concatenated (slow, obviously right);
 - ``grouped_trick``: one grouped call on the batch folded into channels;
-- ``vmapped``: ``torch.func.vmap`` over the per-sample call;
+- ``vmapped`` (``vmap``): ``torch.func.vmap`` over the per-sample call;
 - ``im2col_einsum``: receptive fields gathered, then contracted with each
   sample's weight;
 and, for a kernel spanning the full height (or width) without padding,
@@ -104,7 +105,8 @@ def im2col_einsum(conv2d, input, weight, bias=None, stride=1, padding=0, dilatio
     return out if bias is None else out + bias[:, :, None, None]
 
 
-FORMULATIONS = (loop, grouped_trick, vmapped, im2col_einsum)
+FORMULATIONS = {"loop": loop, "grouped_trick": grouped_trick, "vmap": vmapped,
+                "im2col_einsum": im2col_einsum}
 
 
 def per_channel_matmul(input, weight):
@@ -160,3 +162,48 @@ def groups_set_to_batch_size(conv2d, input, weight, bias=None, stride=1, padding
     and permuting the batch merely permutes the output.
     """
     return conv2d(input, weight, bias, stride, padding, dilation, input.shape[0])
+
+
+# --- per-sample gradients ----------------------------------------------------
+# The gradient of ``<out, grad_output>`` with respect to (input, weight, bias)
+# is, sample by sample, the gradient of that sample's own call.  The PyTorch
+# per-sample-gradients tutorial computes it with ``vmap(grad(...))``;
+# backpropagating through the loop or the grouped trick must give the same.
+
+
+def _with_bias_slot(gradients, bias):
+    """(input, weight, bias) gradients; bias's is None when there is no bias."""
+    return (*gradients, None) if bias is None else tuple(gradients)
+
+
+def backpropagated(formulation, conv2d, tensors, grad_output, arguments):
+    """(grad_input, grad_weight, grad_bias) by autograd through ``formulation``;
+    a gradient that autograd never reaches is None."""
+    leaves = [None if tensor is None else tensor.detach().requires_grad_() for tensor in tensors]
+    out = formulation(conv2d, *leaves, **arguments)
+    present = [leaf for leaf in leaves if leaf is not None]
+    gradients = torch.autograd.grad(out, present, grad_output, allow_unused=True)
+    return _with_bias_slot(gradients, leaves[2])
+
+
+def vmapped_grad(conv2d, tensors, grad_output, arguments):
+    """(grad_input, grad_weight, grad_bias) by ``vmap(grad(<conv2d(x_i, w_i, b_i), g_i>))``."""
+    input, weight, bias = tensors
+
+    def sample_objective(sample_input, sample_weight, sample_bias, sample_grad_output):
+        out = conv2d(sample_input, sample_weight, sample_bias, **arguments)
+        return (out * sample_grad_output).sum()
+
+    argnums = (0, 1) if bias is None else (0, 1, 2)
+    in_dims = (0, 0, None if bias is None else 0, 0)
+    per_sample = torch.func.vmap(torch.func.grad(sample_objective, argnums=argnums),
+                                 in_dims=in_dims)
+    return _with_bias_slot(per_sample(input, weight, bias, grad_output), bias)
+
+
+def per_sample_gradients(formulation, conv2d, tensors, grad_output, arguments):
+    """(grad_input, grad_weight, grad_bias): ``vmap(grad)`` for the ``vmap``
+    formulation, autograd through the formulation for the others."""
+    if formulation == "vmap":
+        return vmapped_grad(conv2d, tensors, grad_output, arguments)
+    return backpropagated(FORMULATIONS[formulation], conv2d, tensors, grad_output, arguments)

@@ -1,27 +1,39 @@
 """One conv2d problem, as a value: the unit every part of the suite passes around.
 
-A strategy draws a ``Conv2dCase``; ``case.arrays()`` builds its data from its
-seed; ``case.tensors()`` materialises them for the implementation; the
-reference judges the result; ``str(case)`` is the one-line descriptor that
-``Conv2dCase.parse`` reads back, so any failure can be replayed anywhere.
+A strategy draws a case; ``case.arrays()`` builds its data from its seed;
+``case.tensors()`` materialises them; ``case.invoke`` makes its call on the
+implementation; ``case.expected`` and ``case.bound`` say what a correct answer
+is; ``str(case)`` is the one-line descriptor that ``case.parse`` reads back,
+so any failure can be replayed anywhere.
+
+Every kind of case is a ``Case``: ``Conv2dCase`` (one call of conv2d, or of
+nn.Conv2d with a padding mode, possibly derived from another case by a
+transform) and ``PerSampleCase`` (case/per_sample.py: a weight per sample,
+computed by one of the formulations).  The judge (suite/judge.py) and every
+tool that replays a case need nothing else.
 """
 
 import dataclasses
 
+import reference
+from reference import memory_format
+from reference.rules import ConvArgumentError
+
 from case import descriptor
-from case.data import case_arrays
+from case.data import case_arrays, grad_output_array
 
 # bool only appears in invalid cases: conv2d must reject it.
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128", "bool")
 LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_weight",
            "sliced_input", "transposed_input", "expanded_weight")
 TIERS = ("exact", "float")
+# nn.Conv2d's padding modes; 'zeros' is F.conv2d's own.
+PADDING_MODES = tuple(reference.forward.PADDING_MODES)
 
 
-class CallForm:
-    """What a case model with stride, padding, dilation, groups and a bias
-    shape says about its call, and how it prints: shared by Conv2dCase and
-    per_sample's PerSampleCase."""
+class Case:
+    """What every kind of case provides: its call's arguments, data, reference answer,
+    rounding bound and printed form.  Subclasses hold the fields."""
 
     @property
     def arguments(self):
@@ -33,11 +45,26 @@ class CallForm:
     def has_bias(self):
         return self.bias_shape is not None
 
+    def rule(self):
+        """The rule the call breaks (``reference.Rule``), or None for a valid call."""
+        try:
+            self.geometry()
+        except ConvArgumentError as error:
+            return error.rule
+        return None
+
+    def bound(self, arrays, expected, model):
+        """Per element, the largest error a correct implementation may make under
+        ``model`` (``reference.ErrorModel``)."""
+        bias = None if arrays[2] is None else self._bias_per_output(arrays[2])
+        return model.bound(self.magnitude(arrays), expected, dot_length=self.dot_length,
+                           dtype=self.dtype, bias=bias)
+
     def __str__(self):
         return descriptor.format_case(self)
 
     def __repr__(self):
-        return f"{type(self).__name__}.parse({str(self)!r})"
+        return f"parse({str(self)!r})"
 
     def _repr_pretty_(self, printer, cycle):
         """Hypothesis prints falsifying examples with this: the descriptor."""
@@ -45,12 +72,15 @@ class CallForm:
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class Conv2dCase(CallForm):
+class Conv2dCase(Case):
     """The shapes, arguments and data recipe of one conv2d call.
 
     Arguments keep the form they are passed in (``1``, ``(1,)``, ``[1, 2]``,
     ``'same'``), because the form is part of what is tested.  The weight and
     bias dtypes default to the input's; they differ only in invalid cases.
+    ``padding_mode`` other than 'zeros' makes the call through nn.Conv2d.
+    ``derived_from`` is ``(base, transform)`` for a derived call
+    (case/transforms.py); use ``base.derive(transform)`` to make one.
     """
 
     input_shape: tuple
@@ -66,9 +96,12 @@ class Conv2dCase(CallForm):
     seed: int = 0
     weight_dtype: object = None
     bias_dtype: object = None
+    padding_mode: str = "zeros"
+    derived_from: object = None
 
     def __post_init__(self):
-        for name, allowed in (("dtype", DTYPES), ("layout", LAYOUTS), ("tier", TIERS)):
+        for name, allowed in (("dtype", DTYPES), ("layout", LAYOUTS), ("tier", TIERS),
+                              ("padding_mode", PADDING_MODES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {allowed}")
         for name in ("weight_dtype", "bias_dtype"):
@@ -77,21 +110,46 @@ class Conv2dCase(CallForm):
         if self.bias_shape is None:
             object.__setattr__(self, "bias_dtype", None)  # no bias, no bias dtype
 
+    kind = "conv2d"
+
     @property
     def dtypes(self):
         """(input, weight, bias) dtype names; bias is None without a bias."""
         bias = (self.bias_dtype or self.dtype) if self.has_bias else None
         return (self.dtype, self.weight_dtype or self.dtype, bias)
 
+    @property
+    def base(self):
+        """The case this one is derived from (itself if it is not derived)."""
+        return self if self.derived_from is None else self.derived_from[0]
+
+    @property
+    def transform(self):
+        return None if self.derived_from is None else self.derived_from[1]
+
+    def derive(self, transform):
+        """The call ``transform`` derives from this case, with the data it derives."""
+        return dataclasses.replace(self, **transform.fields(self), derived_from=(self, transform))
+
     def geometry(self):
         """The reference's resolved geometry; raises ConvArgumentError if invalid."""
-        from reference import resolve
-        return resolve(self.input_shape, self.weight_shape, self.bias_shape,
-                       dtypes=self.dtypes, **self.arguments)
+        return reference.resolve(self.input_shape, self.weight_shape, self.bias_shape,
+                                 dtypes=self.dtypes, **self.arguments)
+
+    @property
+    def dot_length(self):
+        return self.geometry().dot_length
+
+    @property
+    def output_shape(self):
+        return self.geometry().output_shape
 
     def arrays(self):
         """(input, weight, bias) as float64/complex128 NumPy arrays whose values
         are exactly representable in the case's dtypes."""
+        if self.derived_from is not None:
+            base, transform = self.derived_from
+            return transform.arrays(base, base.arrays())
         return case_arrays(self)
 
     def tensors(self, arrays=None, device="cpu", requires_grad=False):
@@ -101,10 +159,66 @@ class Conv2dCase(CallForm):
         arrays = self.arrays() if arrays is None else arrays
         return materialise(self, arrays, device=device, requires_grad=requires_grad)
 
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
+    def invoke(self, conv2d, tensors):
+        """The call itself: ``conv2d(input, weight, bias, **arguments)``, or through
+        nn.Conv2d for a padding mode other than 'zeros' (case/calls.py)."""
+        if self.padding_mode != "zeros":
+            from case.calls import with_padding_mode
+            return with_padding_mode(conv2d, tensors, self.arguments, self.padding_mode)
+        input, weight, bias = tensors
+        return conv2d(input, weight, bias, **self.arguments)
+
+    def expected(self, arrays):
+        """The reference's answer for the very values the implementation saw."""
+        return reference.conv2d(*arrays, **self.arguments, padding_mode=self.padding_mode)
+
+    def magnitude(self, arrays):
+        return reference.magnitude(*arrays, **self.arguments, padding_mode=self.padding_mode)
+
+    def grad_output(self, arrays):
+        """A grad_output to backpropagate through the call (case/data.py)."""
+        return grad_output_array(self, arrays)
+
+    def _bias_per_output(self, bias):
+        return bias[:, None, None]
+
+    def output_memory_format(self, tensors):
+        """The memory format the result must have (reference/memory_format.py); None
+        where the specification leaves it open (nn.Conv2d's padding modes pad first)."""
+        if self.padding_mode != "zeros":
+            return None
+        input, weight, _ = tensors
+        return memory_format.output_memory_format(tuple(input.shape), input.stride(),
+                                                  tuple(weight.shape), weight.stride())
 
     @classmethod
-    def parse(cls, text):
-        """The case a descriptor names; ``DescriptorError`` names a bad field."""
-        return cls(**descriptor.parse_fields(text, dtypes=DTYPES, layouts=LAYOUTS, tiers=TIERS))
+    def from_fields(cls, fields):
+        """The case of a parsed descriptor's fields."""
+        return cls(**fields)
+
+    def replace(self, **changes):
+        """Another call with ``changes``: not derived, whatever this one is."""
+        return dataclasses.replace(self, derived_from=None, **changes)
+
+    def facts(self):
+        """What a registry condition may say about this call (suite/registry.py)."""
+        input_shape, weight_shape = self.input_shape, self.weight_shape
+        input_dtype, weight_dtype, bias_dtype = self.dtypes
+        try:
+            geometry = self.geometry()
+        except ConvArgumentError:
+            geometry = None
+        return dict(
+            kind=self.kind, rule=None if geometry is not None else self.rule().value,
+            batch=input_shape[0] if len(input_shape) == 4 else None,
+            in_channels=input_shape[-3] if len(input_shape) >= 3 else None,
+            out_channels=weight_shape[0] if weight_shape else None,
+            kernel=tuple(weight_shape[2:]), bias_shape=self.bias_shape, has_bias=self.has_bias,
+            stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
+            dtype=input_dtype, weight_dtype=weight_dtype, bias_dtype=bias_dtype,
+            layout=self.layout, tier=self.tier, padding_mode=self.padding_mode,
+            input_channels_last=self.layout in ("channels_last", "channels_last_input"),
+            weight_channels_last=self.layout in ("channels_last", "channels_last_weight"),
+            transform=None if self.transform is None else self.transform.name,
+            formulation=None, geometry=geometry)
+

@@ -1,30 +1,34 @@
-"""One per-sample problem as a value: N samples, each with its own weight.
+"""A per-sample problem as a case: N samples, each with its own weight.
 
 Shapes: input ``(N, C, H, W)``, weight ``(N, O, C/g, kh, kw)``, bias ``(N, O)``
 or none; stride, padding, dilation and groups ``g`` are those of every
-sample's own convolution.  The descriptor is the case descriptor with a 5-D
-weight and a 2-D bias, so it prints, parses and replays like any other case:
+sample's own convolution; ``formulation`` names the way the implementation
+is asked to compute it (case/formulations.py).  The descriptor is the case
+descriptor with a 5-D weight, a 2-D bias and the formulation:
 
-    in3x4x7x7:w3x2x2x3x3:b3x2:s1:p0:d1:g2:float32:contiguous:exact:seed5
+    in3x4x7x7:w3x2x2x3x3:b3x2:s1:p0:d1:g2:float32:contiguous:exact:seed5:grouped_trick
 
 The data are those of the one grouped call the grouped trick makes
 (``as_grouped_call``: input ``(1, N*C, H, W)``, weight ``(N*O, C/g, kh, kw)``,
 ``groups = N*g``), reshaped.  Every output element of that call is the same
 dot product as in the per-sample problem, so case/data.py's tiers (exact-tier
-thinning, float-tier weight scaling) hold element for element, without a copy
-of their logic.  Only the data come from there: the reference still computes
-sample by sample (per_sample/reference.py).
+thinning, float-tier weight scaling) and the rounding bound hold element for
+element, without a copy of their logic.  Only the data and the bound come
+from there: the answer is reference/per_sample.py's, sample by sample.
 """
 
 import dataclasses
 
-from case import DTYPES, LAYOUTS, TIERS, Conv2dCase, descriptor
-from case.model import CallForm
+from reference import per_sample as per_sample_reference
+
+from case.formulations import FORMULATIONS
+from case.model import DTYPES, TIERS, Case, Conv2dCase
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class PerSampleCase(CallForm):
-    """``out[i] = conv2d(input[i], weight[i], bias[i], stride, padding, dilation, groups)``."""
+class PerSampleCase(Case):
+    """``out[i] = conv2d(input[i], weight[i], bias[i], stride, padding, dilation, groups)``,
+    computed by ``formulation``."""
 
     input_shape: tuple
     weight_shape: tuple
@@ -36,7 +40,9 @@ class PerSampleCase(CallForm):
     dtype: str = "float32"
     tier: str = "exact"
     seed: int = 0
+    formulation: str = "loop"
 
+    kind = "per_sample"
     layout = "contiguous"  # the descriptor's layout field; per-sample tensors are contiguous
 
     def __post_init__(self):
@@ -47,19 +53,37 @@ class PerSampleCase(CallForm):
         if self.bias_shape is not None and tuple(self.bias_shape) != (batch, self.weight_shape[1]):
             raise ValueError(f"bias {self.bias_shape}: should be (N, O) = "
                              f"{(batch, self.weight_shape[1])}")
-        if self.dtype not in DTYPES or self.tier not in TIERS:
-            raise ValueError(f"dtype={self.dtype!r}, tier={self.tier!r}: dtype is one of "
-                             f"{DTYPES}, tier one of {TIERS}")
+        if self.dtype not in DTYPES or self.tier not in TIERS or (
+                self.formulation not in FORMULATIONS):
+            raise ValueError(f"dtype={self.dtype!r}, tier={self.tier!r}, formulation="
+                             f"{self.formulation!r}: dtype is one of {DTYPES}, tier one of "
+                             f"{TIERS}, formulation one of {tuple(FORMULATIONS)}")
 
     @classmethod
-    def from_sample(cls, sample, batch):
+    def from_sample(cls, sample, batch, formulation="loop"):
         """``batch`` samples, each of them the problem of the batch-1 case ``sample``."""
         out_channels = sample.weight_shape[0]
         return cls(input_shape=(batch, *sample.input_shape[1:]),
                    weight_shape=(batch, *sample.weight_shape),
                    bias_shape=(batch, out_channels) if sample.has_bias else None,
                    stride=sample.stride, padding=sample.padding, dilation=sample.dilation,
-                   groups=sample.groups, dtype=sample.dtype, tier=sample.tier, seed=sample.seed)
+                   groups=sample.groups, dtype=sample.dtype, tier=sample.tier, seed=sample.seed,
+                   formulation=formulation)
+
+    @classmethod
+    def from_fields(cls, fields):
+        """The case of a parsed descriptor's fields (contiguous, one dtype)."""
+        if fields.pop("layout", "contiguous") != "contiguous":
+            raise ValueError("per-sample problems are contiguous")
+        for other in ("weight_dtype", "bias_dtype"):
+            if fields.pop(other, None) is not None:
+                raise ValueError("one dtype for input, weight and bias")
+        if fields.pop("padding_mode", "zeros") != "zeros":
+            raise ValueError("per-sample problems pad with zeros")
+        return cls(**fields)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
 
     @property
     def batch(self):
@@ -87,10 +111,18 @@ class PerSampleCase(CallForm):
                           groups=n * self.groups, dtype=self.dtype, tier=self.tier,
                           seed=self.seed)
 
+    def geometry(self):
+        """Every sample's geometry; raises ConvArgumentError if a sample's call is invalid."""
+        return self.sample_case().geometry()
+
+    @property
+    def dot_length(self):
+        return self.geometry().dot_length
+
     @property
     def output_shape(self):
         """``(N, O, out_h, out_w)``."""
-        return (self.batch, *self.sample_case().geometry().output_shape[1:])
+        return (self.batch, *self.geometry().output_shape[1:])
 
     def arrays(self):
         """(input, weight, bias) in the per-sample shapes, float64, exactly
@@ -112,16 +144,35 @@ class PerSampleCase(CallForm):
         # materialise reads only the case's dtypes and layout (contiguous), not its shapes.
         return self.sample_case().tensors(arrays, device=device, requires_grad=requires_grad)
 
-    @classmethod
-    def parse(cls, text):
-        """The problem a descriptor names; ``DescriptorError`` names a bad field."""
-        fields = descriptor.parse_fields(text, dtypes=DTYPES, layouts=LAYOUTS, tiers=TIERS)
-        if fields.pop("layout", "contiguous") != "contiguous":
-            raise descriptor.DescriptorError(f"{text!r}: per-sample problems are contiguous")
-        for other in ("weight_dtype", "bias_dtype"):
-            if fields.pop(other, None) is not None:
-                raise descriptor.DescriptorError(f"{text!r}: one dtype for input, weight and bias")
-        try:
-            return cls(**fields)
-        except ValueError as error:
-            raise descriptor.DescriptorError(str(error)) from None
+    def invoke(self, conv2d, tensors):
+        """The formulation, calling ``conv2d`` for every convolution it makes."""
+        return FORMULATIONS[self.formulation](conv2d, *tensors, **self.arguments)
+
+    def expected(self, arrays):
+        """The reference applied sample by sample."""
+        return per_sample_reference.conv2d(*arrays, **self.arguments)
+
+    def magnitude(self, arrays):
+        return per_sample_reference.conv2d(*(None if a is None else abs(a) for a in arrays),
+                                           **self.arguments)
+
+    def grad_output(self, arrays):
+        """case/data.py's grad_output for the one grouped call, reshaped: each gradient
+        element of that call is the same sum as here, so the exact tier's thinning
+        (every gradient sum exact) holds too."""
+        grouped = self.as_grouped_call()
+        return grouped.grad_output(self.grouped_arrays(arrays)).reshape(self.output_shape)
+
+    def _bias_per_output(self, bias):
+        return bias[:, :, None, None]
+
+    def output_memory_format(self, tensors):
+        """None: a formulation's layout is its own business; its values are what count."""
+        return None
+
+    def facts(self):
+        """What a registry condition may say about this problem (suite/registry.py)."""
+        facts = self.sample_case().facts()
+        facts.update(kind=self.kind, batch=self.batch, formulation=self.formulation,
+                     weight_shape=self.weight_shape)
+        return facts
