@@ -9,12 +9,10 @@ the batch into groups in the wrong order shows, and ``per_sample_cases``
 reaches it (tests/test_per_sample.py checks that it does).
 """
 
-import dataclasses
-
 from hypothesis import strategies as st
 
-from case import TIERS
-from per_sample.case import PerSampleCase
+from case import TIERS, PerSampleCase
+from case.formulations import FORMULATIONS
 from strategies.problems import conv2d_cases
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -35,44 +33,27 @@ def _samples(dtypes, tiers, max_groups, bounds):
                         **{**SAMPLE_BOUNDS, **bounds})
 
 
-def per_sample_cases(*, dtypes=FLOAT_DTYPES, tiers=TIERS, max_batch=4, max_groups=3,
-                     **sample_bounds):
+def per_sample_cases(*, formulations=tuple(FORMULATIONS), dtypes=FLOAT_DTYPES, tiers=TIERS,
+                     max_batch=4, max_groups=3, **sample_bounds):
     """``PerSampleCase``s: N samples of one drawn call, each with its own weight.
 
+    - ``formulations``: the ways (case/formulations.py) the implementation is asked
+      to compute them;
     - ``dtypes``, ``tiers``: as for ``conv2d_cases``;
     - ``max_batch``: N is drawn from 1..max_batch (an empty batch has no samples);
     - ``max_groups``: g of each sample's call, 1..max_groups (1 for ungrouped);
     - ``sample_bounds``: other ``conv2d_cases`` bounds (default ``SAMPLE_BOUNDS``).
 
     >>> per_sample_cases(tiers=("exact",)).example()  # doctest: +SKIP
-    PerSampleCase.parse('in3x4x5x5:w3x2x2x3x3:s1:p1:d1:g2:float64:contiguous:exact:seed9')
+    parse('in3x4x5x5:w3x2x2x3x3:s1:p1:d1:g2:float64:contiguous:exact:seed9:loop')
     """
     _check_positive("max_batch", max_batch)
+    unknown = [name for name in formulations if name not in FORMULATIONS]
+    if unknown or not formulations:
+        raise ValueError(f"formulations={formulations!r}: choose a non-empty subset of "
+                         f"{tuple(FORMULATIONS)}")
     return st.builds(PerSampleCase.from_sample, _samples(dtypes, tiers, max_groups, sample_bounds),
-                     st.integers(1, max_batch))
-
-
-def _stride_spelled_for_vmap(case):
-    """A one-element stride ``(s,)`` or ``[s]`` as the int ``s`` when there is a bias.
-
-    Measured on torch 2.13.0 (CPU): under ``torch.func.vmap``, conv2d with
-    per-sample weights, a bias (per-sample or shared) and a one-element stride
-    adds the bias along the height instead of the channels: wrong values, or a
-    RuntimeError when the sizes do not broadcast (functorch's convolution
-    batch rule unsqueezes the bias once per element of ``stride``).  That is
-    vmap's bug, not the implementation's, and any implementation built on
-    torch's convolution meets it, so the vmap properties spell such a stride
-    as the int it means.  A stride of one int or two elements is unaffected.
-    """
-    if case.has_bias and isinstance(case.stride, (tuple, list)) and len(case.stride) == 1:
-        return dataclasses.replace(case, stride=case.stride[0])
-    return case
-
-
-def per_sample_cases_for_vmap(**options):
-    """``per_sample_cases(**options)`` clear of torch 2.13's vmap bias bug
-    (``_stride_spelled_for_vmap``)."""
-    return per_sample_cases(**options).map(_stride_spelled_for_vmap)
+                     st.integers(1, max_batch), st.sampled_from(formulations))
 
 
 def batch_sized_groups_cases(*, dtypes=FLOAT_DTYPES, tiers=("exact",), max_groups=4,

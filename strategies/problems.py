@@ -54,7 +54,7 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
       the strings 'same' and 'valid' (stride 1).
 
     >>> conv2d_cases(dtypes=("float64",), tiers=("exact",)).example()  # doctest: +SKIP
-    Conv2dCase.parse('in1x2x5x4:w4x1x3x1:s1:p(1,0):d1:g2:float64:contiguous:exact:seed7')
+    parse('in1x2x5x4:w4x1x3x1:s1:p(1,0):d1:g2:float64:contiguous:exact:seed7')
     """
     _check_choices("dtypes", dtypes, VALUE_DTYPES)
     _check_choices("layouts", layouts, LAYOUTS)
