@@ -3,20 +3,29 @@
 Options (see ``pytest --help``, group "conv2d conformance"):
   --conv2d-impl=MODULE:ATTR   the conv2d under test (default F.conv2d), or a
                               preset name (implementations/presets.py)
+  --torch-threads=N           torch intra-op threads per test process
   --device, --allow-tf32, --cudnn-benchmark, --cudnn-deterministic
                               where it runs and the backend flags set for it
                               (suite/device.py)
+  --conv2d-summary=PATH       a markdown summary of the run
+  --conv2d-properties, --conv2d-outcomes
+                              run chosen properties by id (suite/properties.py)
+
+Before any property runs, every entry of the registry of torch's known
+behaviour is rechecked against the implementation (suite/recheck.py).
 """
+
+import argparse
 
 import pytest
 from hypothesis import settings
 
 from implementations.presets import describe_presets
-from suite import profiles, replay, summary
+from reference import ErrorModel
+from suite import crashes, profiles, properties, recheck, registry, replay, summary
 from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, check_device,
                           describe_flags, tf32_in_effect)
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
-from suite.verdict import Tolerance
 
 profiles.register_profiles()
 settings.load_profile(profiles.default_profile())
@@ -24,7 +33,6 @@ settings.load_profile(profiles.default_profile())
 
 def _positive_int(text):
     """argparse type: a one-line usage error for anything but an int >= 1."""
-    import argparse
     try:
         value = int(text)
     except ValueError:
@@ -48,12 +56,16 @@ def pytest_addoption(parser):
                          "the CPU (default: cpu)")
     add_flag_options(group)
     group.addoption("--conv2d-summary", default=None, metavar="PATH",
-                    help="write a markdown summary (per property family, known deviations, "
-                         "environment) to PATH, e.g. $GITHUB_STEP_SUMMARY")
+                    help="write a markdown summary (per property family, the registry of "
+                         "torch's known behaviour, environment) to PATH, e.g. "
+                         "$GITHUB_STEP_SUMMARY")
+    properties.add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    config.addinivalue_line("markers", f"{properties.MARK}(id): a conformance property and "
+                                       f"its stable id (suite/properties.py)")
     profile = config.getoption("hypothesis_profile", None)
     if profile is not None and profile not in profiles.PROFILES:
         raise pytest.UsageError(
@@ -66,9 +78,17 @@ def pytest_configure(config):
     except (ImplementationError, DeviceError) as error:
         raise pytest.UsageError(str(error)) from None
     apply_flags(config)
-    # Failing examples print their `Replay: ` command; runs report known deviations.
-    config.pluginmanager.register(replay.ReplayNotes(config), "conv2d-replay")
+    config.error_model = ErrorModel(tf32=tf32_in_effect(config))
+    try:
+        plugin = recheck.RegistryPlugin(config, replay.run_options(config.getoption))
+    except registry.RegistryError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(plugin, "conv2d-registry")
+    notes = replay.ReplayNotes(config)
+    config.pluginmanager.register(notes, "conv2d-replay")
+    config.pluginmanager.register(crashes.CrashNames(config, notes), "conv2d-crashes")
     config.pluginmanager.register(summary.SummaryPlugin(config), "conv2d-summary")
+    config.pluginmanager.register(properties.PropertyPlugin(config), "conv2d-properties")
 
 
 def _seed_description(config):
@@ -80,16 +100,16 @@ def _seed_description(config):
 
 def pytest_report_header(config):
     import torch
-    lines = [f"conv2d under test: {config.getoption('conv2d_impl')}",
-             f"torch {torch.__version__} (debug={torch.version.debug}, cuda={torch.version.cuda}), "
-             f"mkldnn available={torch.backends.mkldnn.is_available()} "
-             f"enabled={torch.backends.mkldnn.enabled}, "
-             f"cudnn available={torch.backends.cudnn.is_available()}, "
-             f"intra-op threads={torch.get_num_threads()}",
-             describe_flags(config),
-             f"hypothesis profile: {settings.get_current_profile_name()}, "
-             f"seed: {_seed_description(config)}"]
-    return lines
+    return [f"conv2d under test: {config.getoption('conv2d_impl')} "
+            f"(error model: {config.error_model})",
+            f"torch {torch.__version__} (debug={torch.version.debug}, cuda={torch.version.cuda}), "
+            f"mkldnn available={torch.backends.mkldnn.is_available()} "
+            f"enabled={torch.backends.mkldnn.enabled}, "
+            f"cudnn available={torch.backends.cudnn.is_available()}, "
+            f"intra-op threads={torch.get_num_threads()}",
+            describe_flags(config),
+            f"hypothesis profile: {settings.get_current_profile_name()}, "
+            f"seed: {_seed_description(config)}"]
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +125,6 @@ def device(pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def tolerance(pytestconfig):
-    """The error model a correct implementation is held to (strict: any summation order;
-    plus TF32's operand rounding when it is in effect)."""
-    return Tolerance(tf32=tf32_in_effect(pytestconfig))
+def model(pytestconfig):
+    """The error model a correct implementation is held to (reference.ErrorModel)."""
+    return pytestconfig.error_model

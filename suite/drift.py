@@ -13,8 +13,10 @@ for every dtype tested).
 
 ``compare`` reports which cases changed bitwise, how far each moved relative
 to its rounding bound, and which crossed the bound.  A conformance failure
-under the candidate (judged as ``python -m suite.replay`` judges) fails the
-comparison; drift within the bound is reported, not failed.
+under the candidate (judged by the one judge, as ``python -m suite.replay``
+and the properties judge) fails the comparison; drift within the bound is
+reported, not failed.  Calls in the region of a known crash of the torch at
+hand are not made, and counted apart.
 
 Exit status: 0 no conformance failure; 1 conformance failures; 2 the command
 cannot run (a bad option or file), with a one-line error.
@@ -29,12 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from case import Conv2dCase
-from reference import ConvArgumentError
+from case import parse
+from suite.judge import as_numpy, discrepancy
 from suite.replay import (CANNOT_RUN, CONFORMS, FAILS, OneLineParser, add_implementation_arguments,
                           examine, load_implementation_arguments, read_corpus)
 from suite.summary import environment
-from suite.verdict import as_numpy, discrepancy, expected_output, rounding_bound
 
 SAMPLE = 300
 LISTED = 20  # changed cases listed by name in the report
@@ -56,12 +57,19 @@ def sample_cases(count):
     return list(drawn.values())
 
 
+def _output(finding):
+    """The tensor the call returned, or None."""
+    output = finding.outcome.output
+    return output if isinstance(output, torch.Tensor) else None
+
+
 def _outcome(finding):
     """What a call did, as JSON-able facts (the output itself is stored apart)."""
-    output, error = finding.output, finding.error
-    facts = {"status": "fails" if finding.failed else
-             ("deviation " + finding.deviation.id if finding.deviation else "conforms")}
-    if error is not None:
+    output, error = finding.outcome.output, finding.outcome.error
+    facts = {"status": finding.status + (f" {finding.deviation.id}" if finding.deviation else "")}
+    if finding.crash is not None:
+        facts["not_run"] = finding.crash.id
+    elif error is not None:
         facts["raised"] = type(error).__name__
     elif isinstance(output, torch.Tensor):
         facts.update(shape=list(output.shape), dtype=str(output.dtype).removeprefix("torch."),
@@ -71,14 +79,14 @@ def _outcome(finding):
     return facts
 
 
-def record(path, conv2d, device, tolerance, cases, about):
+def record(path, conv2d, device, model, cases, about):
     """Run every case and write descriptors, outcomes and outputs to ``path``."""
     outcomes, outputs = [], {}
     for number, case in enumerate(cases):
-        finding = examine(conv2d, case, device, tolerance)
+        finding = examine(conv2d, case, device, model)
         outcomes.append(json.dumps(_outcome(finding)))
-        if finding.error is None and isinstance(finding.output, torch.Tensor):
-            outputs[f"output{number}"] = as_numpy(finding.output)
+        if _output(finding) is not None:
+            outputs[f"output{number}"] = as_numpy(_output(finding))
     np.savez_compressed(path, descriptors=np.array([str(case) for case in cases]),
                         outcomes=np.array(outcomes), about=np.array(json.dumps(about)), **outputs)
 
@@ -88,23 +96,23 @@ def _bits(values):
     return np.ascontiguousarray(values).view(np.uint64)
 
 
-def _change(case, old, new, tolerance):
+def _change(case, old, new, model):
     """(changed bitwise, max |new - old| / bound, old and new error/bound); the
     ratios are None where there is no bound (a deviation that returns)."""
     if _bits(old).tobytes() == _bits(new).tobytes():
         return False, 0.0, None, None
-    try:
-        case.geometry()
-    except ConvArgumentError:
+    if case.rule() is not None or old.shape != new.shape:
         return True, None, None, None
     arrays = case.arrays()
-    expected = expected_output(case, arrays)
-    bound = rounding_bound(case, arrays, expected, tolerance)
+    expected = case.expected(arrays)
+    if expected.shape != new.shape:
+        return True, None, None, None
+    bound = case.bound(arrays, expected, model)
     return (True, discrepancy(new, old, bound).ratio, discrepancy(old, expected, bound).ratio,
             discrepancy(new, expected, bound).ratio)
 
 
-def compare(path, conv2d, spec, device, tolerance):
+def compare(path, conv2d, spec, device, model):
     """Replay the recorded cases; (markdown report lines, exit status)."""
     with np.load(path, allow_pickle=False) as recorded:
         descriptors = [str(text) for text in recorded["descriptors"]]
@@ -112,12 +120,17 @@ def compare(path, conv2d, spec, device, tolerance):
         about = json.loads(str(recorded["about"]))
         old_outputs = {name: recorded[name] for name in recorded.files if name.startswith("output")}
     identical, within, behaviour, crossed, failures, deviations = [], [], [], [], [], {}
+    not_run = []
     for number, (descriptor, old) in enumerate(zip(descriptors, outcomes)):
-        case = Conv2dCase.parse(descriptor)
-        finding = examine(conv2d, case, device, tolerance)
+        case = parse(descriptor)
+        finding = examine(conv2d, case, device, model)
         new = _outcome(finding)
+        if finding.crash is not None or "not_run" in old:
+            not_run.append(f"`{descriptor}`: known crash "
+                           f"{(finding.crash.id if finding.crash else old['not_run'])}")
+            continue
         if finding.failed:
-            failures.append(f"`{descriptor}`: {'; '.join(finding.problems)}")
+            failures.append(f"`{descriptor}`: {finding.message()}")
         if finding.deviation is not None:
             deviations.setdefault(finding.deviation.id, []).append(descriptor)
         facts = {key: value for key, value in new.items() if key != "status"}
@@ -129,7 +142,7 @@ def compare(path, conv2d, spec, device, tolerance):
             identical.append(descriptor)
             continue
         changed, moved, old_ratio, new_ratio = _change(
-            case, old_outputs[f"output{number}"], as_numpy(finding.output), tolerance)
+            case, old_outputs[f"output{number}"], as_numpy(_output(finding)), model)
         if not changed:
             identical.append(descriptor)
         elif old_ratio is not None and old_ratio <= 1 < new_ratio:
@@ -148,6 +161,7 @@ def compare(path, conv2d, spec, device, tolerance):
              f"| changed, within the rounding bound | {len(within)} |",
              f"| changed, crossed the bound (conformed before, not now) | {len(crossed)} |",
              f"| changed behaviour (raised / shape / dtype / strides) | {len(behaviour)} |",
+             f"| not run: a known crash of either torch (counted apart) | {len(not_run)} |",
              f"| conformance failures under torch {torch.__version__} | {len(failures)} |", ""]
     if within:
         lines += ["Largest changes (|new - old| / bound; error/bound before -> after):", ""]
@@ -155,7 +169,8 @@ def compare(path, conv2d, spec, device, tolerance):
         lines.append("")
     for title, rows in (("Crossed the bound", [f"`{d}`: error/bound {o:.3g} -> {n:.3g}"
                                                 for n, d, _, o in crossed]),
-                        ("Changed behaviour", behaviour), ("Conformance failures", failures),
+                        ("Changed behaviour", behaviour), ("Not run", not_run),
+                        ("Conformance failures", failures),
                         ("Known deviations met", [f"{entry}: {len(cases)} case(s), e.g. `{cases[0]}`"
                                                   for entry, cases in deviations.items()])):
         if rows:
@@ -178,7 +193,7 @@ def main(argv=None):
     parser.add_argument("--report", metavar="PATH", help="compare: also write the report here "
                         "(markdown, e.g. $GITHUB_STEP_SUMMARY)")
     args = parser.parse_args(argv)
-    conv2d, tolerance = load_implementation_arguments(parser, args)
+    conv2d, model = load_implementation_arguments(parser, args)
     if args.action == "compare" and not Path(args.path).is_file():
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {args.path}: no such file; record one first\n")
     if args.action == "record":
@@ -187,11 +202,11 @@ def main(argv=None):
                  "device": args.device,
                  "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                  "environment": dict(environment())}
-        record(args.path, conv2d, args.device, tolerance, cases, about)
+        record(args.path, conv2d, args.device, model, cases, about)
         print(f"recorded {len(cases)} cases under torch {torch.__version__} to {args.path}")
         return CONFORMS
     try:
-        lines, status = compare(args.path, conv2d, args.conv2d_impl, args.device, tolerance)
+        lines, status = compare(args.path, conv2d, args.conv2d_impl, args.device, model)
     except (KeyError, ValueError, OSError) as error:
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {args.path}: not a drift recording "
                                 f"({type(error).__name__}: {error})\n")

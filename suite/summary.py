@@ -1,15 +1,20 @@
-"""What a run observed, for people: known deviations and the gate's summary.
+"""What a run observed, for people: the registry's entries and the gate's summary.
 
 During each test (in whichever process runs it, xdist worker or not) the
-suite counts Hypothesis examples, keeps the worst error/bound ratio and the
-known deviations met; they travel to the controlling process on the test's
-report (``report.conv2d_observations``, which xdist serialises like any
-report attribute).  The controller adds them up per property family (test
-file), prints the known deviations at the end of every run, and with
-``--conv2d-summary=PATH`` writes a markdown summary for a CI job summary.
+suite counts Hypothesis examples, keeps the worst error/bound ratio, the
+registry entries that explained a finding and the calls a known crash kept
+from being made; they travel to the controlling process on the test's report
+(``report.conv2d_observations``, which xdist serialises like any report
+attribute).  The controller adds them up per property family (test file),
+prints every registry entry's state at the end of every run (present here, or
+fixed: stale), and with ``--conv2d-summary=PATH`` writes a markdown summary
+for a CI job summary.
+
+Each example's worst error/bound ratio is given to ``hypothesis.target``, so
+Hypothesis steers towards the examples closest to failing.
 """
 
-import contextlib
+import collections
 import dataclasses
 import functools
 import platform
@@ -17,8 +22,9 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import currently_in_test_context, target
 
-from suite import deviations
+from suite import registry
 
 _current = None  # the Observations of the test running in this process, if any
 
@@ -27,46 +33,62 @@ _current = None  # the Observations of the test running in this process, if any
 class Observations:
     examples: int = 0
     worst_ratio: float = 0.0
-    deviations: list = dataclasses.field(default_factory=list)  # [id, status, descriptor]
+    example_ratio: float = 0.0  # of the example in progress, for ``target``
+    explained: list = dataclasses.field(default_factory=list)  # [entry id, descriptor]
+    conformed: list = dataclasses.field(default_factory=list)  # condition held, no deviation
+    not_run: list = dataclasses.field(default_factory=list)  # [crash entry id, descriptor]
 
 
-def observe_ratio(ratio):
-    """An element's error/bound ratio (called by the value checks)."""
-    if _current is not None:
-        _current.worst_ratio = max(_current.worst_ratio, float(ratio))
-
-
-def observe_deviation(deviation, status, case):
-    """``status``: 'deviated' (expected deviation) or 'conformed' (condition met, no deviation)."""
-    if _current is not None:
-        _current.deviations.append([deviation.id, status, str(case)])
-
-
-@contextlib.contextmanager
-def each_example(item, before):
-    """Run ``before(drawn)`` ahead of each Hypothesis example of ``item``.
-
-    ``drawn`` holds the arguments Hypothesis drew (the test's keyword
-    arguments that are not fixtures).  It wraps ``test.hypothesis.inner_test``,
-    which Hypothesis documents as replaceable; the wrapper keeps the inner
-    test's name and source, so example generation and the database key are
-    unchanged.
-    """
-    handle = getattr(getattr(item, "obj", None), "hypothesis", None)
-    if handle is None:
-        yield
+def observe(finding):
+    """Note a finding (called by ``suite.judge.require``)."""
+    if _current is None:
         return
-    inner, fixtures = handle.inner_test, set(item.fixturenames)
+    if finding.ratio is not None:
+        _current.worst_ratio = max(_current.worst_ratio, float(finding.ratio))
+        _current.example_ratio = max(_current.example_ratio, float(finding.ratio))
+    if finding.crash is not None:
+        _current.not_run.append([finding.crash.id, str(finding.case)])
+    if finding.deviation is not None:
+        _current.explained.append([finding.deviation.id, str(finding.case)])
+    if not finding.problems:
+        _current.conformed += [[entry.id, str(finding.case)] for entry in finding.held]
 
-    @functools.wraps(inner)
-    def example(*args, **kwargs):
-        before({name: value for name, value in kwargs.items() if name not in fixtures})
-        return inner(*args, **kwargs)
-    handle.inner_test = example
-    try:
-        yield
-    finally:
-        handle.inner_test = inner
+
+def each_example(item, wrapper):
+    """Run every Hypothesis example of ``item`` as ``wrapper(proceed, drawn)``.
+
+    ``drawn`` holds the arguments Hypothesis drew (the test's keyword arguments
+    that are not fixtures; the wrapper may replace them); ``proceed()`` runs the
+    example with them.  It wraps ``test.hypothesis.inner_test``, which Hypothesis
+    documents as replaceable; the wrapper keeps the inner test's name and
+    source, so example generation and the database key are unchanged.
+    Returns a context manager that restores the inner test.
+    """
+    return _EachExample(item, wrapper)
+
+
+class _EachExample:
+    def __init__(self, item, wrapper):
+        self.handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+        self.fixtures, self.wrapper = set(item.fixturenames), wrapper
+
+    def __enter__(self):
+        if self.handle is None:
+            return self
+        inner, fixtures, wrapper = self.handle.inner_test, self.fixtures, self.wrapper
+        self.inner = inner
+
+        @functools.wraps(inner)
+        def example(*args, **kwargs):
+            drawn = {name: value for name, value in kwargs.items() if name not in fixtures}
+            fixed = {name: value for name, value in kwargs.items() if name in fixtures}
+            return wrapper(lambda: inner(*args, **fixed, **drawn), drawn)
+        self.handle.inner_test = example
+        return self
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.inner_test = self.inner
 
 
 def _onednn_version(torch):
@@ -117,7 +139,9 @@ class SummaryPlugin:
         self.config = config
         self.path = config.getoption("conv2d_summary")
         self.families = {}
-        self.deviations = {}  # id -> {"deviated": [descriptors], "conformed": [...]}
+        self.explained = collections.defaultdict(list)  # entry id -> [descriptors]
+        self.conformed = collections.defaultdict(list)
+        self.not_run = collections.defaultdict(list)
 
     # --- in the process that runs the test ---------------------------------
 
@@ -125,19 +149,26 @@ class SummaryPlugin:
     def pytest_runtest_call(self, item):
         global _current
         _current = Observations()
-        with each_example(item, self._count_example):
+        with each_example(item, self._example):
             yield
 
     @staticmethod
-    def _count_example(drawn):
+    def _example(proceed, drawn):
         _current.examples += 1
+        _current.example_ratio = 0.0
+        result = proceed()
+        if _current.example_ratio and currently_in_test_context():
+            target(min(_current.example_ratio, 1e6), label="worst error/bound")
+        return result
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         global _current
         outcome = yield
         if call.when == "call" and _current is not None:
-            outcome.get_result().conv2d_observations = dataclasses.asdict(_current)
+            observed = dataclasses.asdict(_current)
+            del observed["example_ratio"]
+            outcome.get_result().conv2d_observations = observed
             _current = None
 
     # --- in the controlling process ----------------------------------------
@@ -154,26 +185,39 @@ class SummaryPlugin:
         if observed:
             family.examples += observed["examples"]
             family.worst_ratio = max(family.worst_ratio, observed["worst_ratio"])
-            for entry, status, descriptor in observed["deviations"]:
-                self.deviations.setdefault(entry, {"deviated": [], "conformed": []})[
-                    status].append(descriptor)
+            for name in ("explained", "conformed", "not_run"):
+                for entry_id, descriptor in observed[name]:
+                    getattr(self, name)[entry_id].append(descriptor)
 
-    def deviation_lines(self):
-        """One line per known deviation of this torch: seen, fixed, or not reached."""
-        import torch
+    def registry_lines(self):
+        """One line per registry entry: present here (and what it explained or kept
+        from running), or fixed in this torch (stale)."""
+        active = registry.active()
         lines = []
-        for deviation in deviations.applicable(torch.__version__):
-            seen = self.deviations.get(deviation.id, {"deviated": [], "conformed": []})
-            deviated, conformed = seen["deviated"], seen["conformed"]
-            if deviated:
-                lines.append(f"expected deviation {deviation.id}: {len(deviated)} case(s), e.g. "
-                             f"{deviated[0]}: {deviation.observed}")
+        for entry in active.entries.values():
+            status = active.status[entry.id]
+            seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
+            if status == registry.FIXED:
+                lines.append(f"STALE {entry.id}: fixed in this torch (its recheck "
+                             f"{active.details.get(entry.id, 'conforms')}); measured: "
+                             f"{entry.measured}")
+                continue
+            if status != registry.PRESENT:
+                lines.append(f"unchecked {entry.id}")
+                continue
+            if entry.kind == "crash":
+                lines.append(f"known crash {entry.id}: present; {len(seen)} call(s) not made, "
+                             f"e.g. {seen[0] if seen else '-'}: {entry.observed}")
+            elif seen:
+                lines.append(f"expected deviation {entry.id}: present; {len(seen)} case(s), "
+                             f"e.g. {seen[0]}: {entry.observed}")
+            else:
+                lines.append(f"present {entry.id}: its recheck shows it; no other case of this "
+                             f"run met it")
+            conformed = self.conformed.get(entry.id, [])
             if conformed:
-                lines.append(f"STALE? {deviation.id}: its condition held for {len(conformed)} "
-                             f"case(s) that conformed, e.g. {conformed[0]}: torch may have fixed "
-                             f"it; review the entry in {deviations.KNOWN_DEVIATIONS.name}")
-            if not deviated and not conformed:
-                lines.append(f"unmatched {deviation.id}: no case in this run matched it")
+                lines.append(f"  ({len(conformed)} case(s) in its region conformed, e.g. "
+                             f"{conformed[0]})")
         return lines
 
     def pytest_terminal_summary(self, terminalreporter):
@@ -182,8 +226,9 @@ class SummaryPlugin:
         if not any(family.examples for family in self.families.values()):
             return  # no property judged a case (e.g. -m selfcheck): nothing to say about torch
         import torch
-        terminalreporter.write_sep("=", f"conv2d known deviations (torch {torch.__version__})")
-        for line in self.deviation_lines():
+        terminalreporter.write_sep("=", f"conv2d registry of torch's known behaviour "
+                                        f"(torch {torch.__version__})")
+        for line in self.registry_lines():
             terminalreporter.write_line(line)
         if self.path:
             terminalreporter.write_line(f"conv2d summary written to {self.path}")
@@ -205,8 +250,8 @@ class SummaryPlugin:
             ratio = f"{family.worst_ratio:.3g}" if family.worst_ratio else "-"
             lines.append(f"| `{name}` | {family.passed} | {family.failed} | {family.skipped} | "
                          f"{family.examples} | {ratio} |")
-        lines += ["", "### Known deviations", ""]
-        lines += [f"- {line}" for line in self.deviation_lines()] or ["- none apply"]
+        lines += ["", "### Known behaviour of torch (tests/known_deviations.toml)", ""]
+        lines += [f"- {line}" for line in self.registry_lines()] or ["- no entries"]
         lines += ["", "### Environment", "", "| | |", "|---|---|"]
         lines += [f"| {name} | `{value}` |" for name, value in environment(self.config)]
         return "\n".join(lines) + "\n"

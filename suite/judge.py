@@ -1,0 +1,382 @@
+"""The one judge: whether one call conforms, returned as data.
+
+- ``judge(case, outcome)``: a call against the specification: for a call the
+  rules reject, which error with which message fragment; for a valid call,
+  that it returned a tensor of the right shape, dtype and memory format whose
+  values are the reference's (bit for bit on exact-tier data under the direct
+  error model, within the rounding bound otherwise), NaN and inf exactly
+  where the reference has them.
+- ``agree(case, actual, expected, ...)``: a result against another way of
+  computing the same numbers (a metamorphic relation, an adjoint).
+- ``require(finding)``: the only place a property fails.
+
+A finding that breaks the specification is matched against the registry
+(suite/registry.py): if an applying entry describes it, it is an expected
+deviation, not a failure.  A call the registry kept from being made (a known
+crash) is a verdict of its own.  Properties, replay, the regression corpus
+and drift all judge through here, so they cannot disagree.
+
+Every problem reads ``what was observed, but should be what [for which call]``.
+"""
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from hypothesis import currently_in_test_context, event, reject
+
+from reference import memory_format
+from reference.numerics import ErrorModel
+from suite import registry, run, summary
+
+CHECKS = ("shape", "dtype", "memory_format", "values")
+VALUES = ("shape", "dtype", "values")
+
+
+def describe_call(case):
+    """``conv2d(<descriptor>)``: the call a message is about."""
+    return f"conv2d({case})"
+
+
+def as_numpy(tensor):
+    """A result as float64/complex128 NumPy (exact for every tested dtype)."""
+    tensor = tensor.detach().cpu()
+    wide = torch.complex128 if tensor.is_complex() else torch.float64
+    return tensor.to(wide).numpy()
+
+
+@dataclasses.dataclass
+class Problem:
+    """One broken expectation: ``aspect`` (shape, dtype, memory_format, values,
+    nonfinite_spread, nonfinite_missed, returned, error) and the sentence."""
+
+    aspect: str
+    text: str
+
+
+@dataclasses.dataclass
+class Discrepancy:
+    """Where and by how much a result misses what it should be."""
+
+    max_error: float
+    error: float
+    ratio: float
+    index: tuple
+    actual: complex
+    expected: complex
+    bound: float
+
+    def describe(self, name, exact):
+        """The worst element; ``exact``: judged by equality, so no bound to name."""
+        judged = "" if exact else f", bound {self.bound:.3g}, error/bound {self.ratio:.3g}"
+        return (f"worst element {name}{list(self.index)} = {self.actual!r}, expected "
+                f"{self.expected!r}: |error| {self.error:.3g}{judged} "
+                f"(max |error| anywhere {self.max_error:.3g})")
+
+
+def discrepancy(actual, expected, bound):
+    """The worst element of ``|actual - expected| / bound`` over elements where both
+    are finite (all others are judged by where they are non-finite)."""
+    with np.errstate(invalid="ignore"):
+        error = np.abs(actual - expected)
+    error = np.where(np.isfinite(actual) & np.isfinite(expected), error, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(error == 0, 0.0, error / bound)
+    index = np.unravel_index(np.argmax(ratio), ratio.shape)
+    item = lambda a: a[index].item()  # noqa: E731
+    return Discrepancy(float(error.max(initial=0)), item(error), float(ratio.max(initial=0)),
+                       tuple(int(i) for i in index), item(actual), item(expected),
+                       float(np.broadcast_to(bound, ratio.shape)[index]))
+
+
+def _first(mask):
+    return np.argwhere(mask)[0].tolist()
+
+
+def compare_values(actual, expected, *, exact, bound, name, source):
+    """(problems, error/bound ratio) of ``actual`` against ``expected`` (NumPy).
+
+    Where ``expected`` is NaN, ``actual`` must be NaN; where it is infinite,
+    ``actual`` must be non-finite (a kernel may add products with zero that the
+    reference does not make, and inf * 0 is NaN); elsewhere ``actual`` must be
+    finite and, on exact data, equal, otherwise within ``bound``.
+    """
+    problems = []
+    finite = np.isfinite(expected)
+    got_finite = np.isfinite(actual)
+    missed = (np.isnan(expected) & ~np.isnan(actual)) | (~finite & ~np.isnan(expected) & got_finite)
+    spread = finite & ~got_finite
+    if missed.any():
+        at = _first(missed)
+        problems.append(Problem("nonfinite_missed", (
+            f"{name} is {'finite' if np.isfinite(actual[tuple(at)]) else 'not NaN'} at "
+            f"{int(missed.sum())} of the {int((~finite).sum())} elements where {source} is NaN "
+            f"or infinite (first {name}{at} = {actual[tuple(at)].item()!r}, expected "
+            f"{expected[tuple(at)].item()!r})")))
+    if spread.any():
+        at = _first(spread)
+        problems.append(Problem("nonfinite_spread", (
+            f"{name} is NaN or infinite at {int(spread.sum())} of the {int(finite.sum())} "
+            f"elements where {source} is finite (first {name}{at} = "
+            f"{actual[tuple(at)].item()!r}, expected {expected[tuple(at)].item()!r})")))
+    worst = discrepancy(actual, expected, np.ones(expected.shape) if exact else bound)
+    if exact:
+        differing = int(np.count_nonzero((actual != expected) & finite & got_finite))
+        if differing:
+            problems.append(Problem("values", (
+                f"{name} differs from {source}: {worst.describe(name, exact=True)}; "
+                f"{differing} of {actual.size} elements differ")))
+        return problems, None
+    if worst.ratio > 1:
+        problems.append(Problem("values", (
+            f"{name} is further from {source} than rounding allows: "
+            f"{worst.describe(name, exact=False)}")))
+    return problems, worst.ratio
+
+
+@dataclasses.dataclass
+class Finding:
+    """What judging one call (or one comparison) found."""
+
+    case: object
+    name: str = "out"
+    problems: list = dataclasses.field(default_factory=list)
+    lines: list = dataclasses.field(default_factory=list)  # (label, text) for reports
+    outcome: object = None
+    ratio: object = None  # the worst element's error/bound, where a bound judged it
+    deviation: object = None  # the registry entry that explains the problems
+    crash: object = None  # the registry entry whose known crash kept the call from being made
+    held: list = dataclasses.field(default_factory=list)  # deviations whose condition held
+    environment: dict = dataclasses.field(default_factory=dict)  # backend state of the call
+
+    @property
+    def status(self):
+        if self.crash is not None:
+            return "not run"
+        if self.problems:
+            return "deviation" if self.deviation is not None else "fails"
+        return "conforms"
+
+    @property
+    def failed(self):
+        return self.status == "fails"
+
+    def verdict(self):
+        if self.crash is not None:
+            return (f"NOT RUN: known crash {self.crash.id} of this torch "
+                    f"({self.crash.observed})")
+        if self.deviation is not None:
+            return (f"KNOWN DEVIATION {self.deviation.id}: {self.deviation.observed}; "
+                    f"reason: {self.deviation.reason}")
+        if self.problems:
+            return "FAIL: " + "; ".join(problem.text for problem in self.problems)
+        return "PASS: conforms to the specification"
+
+    def message(self):
+        """The assertion message: every problem, then the call."""
+        return "; ".join(problem.text for problem in self.problems) + \
+            f" [{describe_call(self.case)}]"
+
+    def report(self):
+        rows = [*self.lines, ("verdict", self.verdict())]
+        return "\n".join(f"{label:<11} {text}" for label, text in rows)
+
+
+def _facts(case, environment, output=None, error=None, problems=()):
+    """Everything a registry condition or behaviour may name about this call."""
+    return {**case.facts(), **environment,
+            "raised": None if error is None else type(error).__name__,
+            "message": "" if error is None else str(error),
+            "out_shape": tuple(output.shape) if isinstance(output, torch.Tensor) else None,
+            "out_dtype": (str(output.dtype).removeprefix("torch.")
+                          if isinstance(output, torch.Tensor) else None),
+            "problems": frozenset(problem.aspect for problem in problems)}
+
+
+def facts_of(finding):
+    """The registry's names for the call a finding judged and what it did."""
+    outcome = finding.outcome
+    return _facts(finding.case, finding.environment, outcome and outcome.output,
+                  outcome and outcome.error, finding.problems)
+
+
+def _explained(finding, explain):
+    """``finding`` with the registry's explanation of its problems, if any."""
+    if explain:
+        facts = facts_of(finding)
+        finding.held = registry.active().held(facts)
+        if finding.problems:
+            finding.deviation = registry.active().explain(facts)
+    return finding
+
+
+def _describe_tensor(tensor):
+    if not isinstance(tensor, torch.Tensor):
+        return repr(tensor)
+    return (f"{tuple(tensor.shape)} {str(tensor.dtype).removeprefix('torch.')} "
+            f"strides {tensor.stride()}")
+
+
+def _error_problems(rule, output, error):
+    """For a call the rules reject: the right exception, with torch's fragment."""
+    should = f"should raise {rule.torch_error.__name__} because {rule.statement}"
+    if error is None:
+        returned = (f"a tensor of shape {tuple(output.shape)}" if isinstance(output, torch.Tensor)
+                    else f"a {type(output).__name__}")
+        return [Problem("error", f"returned {returned}, but {should}")]
+    if not isinstance(error, rule.torch_error):
+        return [Problem("error", f"raised {type(error).__name__}: {str(error)[:300]}, but "
+                                 f"{should}")]
+    if rule.fragment and not rule.fragment.search(str(error)):
+        return [Problem("error", f"message {str(error)[:300]!r} lacks torch's fragment "
+                                 f"/{rule.fragment.pattern}/ for the rule {rule.statement!r}")]
+    return []
+
+
+def _format_problems(case, output, tensors):
+    expected = case.output_memory_format(tensors)
+    observed = memory_format.format_of(tuple(output.shape), output.stride())
+    if expected is None or observed is None or observed == expected:
+        return []
+    input, weight, _ = tensors
+    return [Problem("memory_format", (
+        f"out has strides {output.stride()} ({observed}), but should be {expected} (input "
+        f"strides {input.stride()}, weight strides {weight.stride()})"))]
+
+
+def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, checks=CHECKS,
+          explain=True):
+    """The finding of ``case``'s call, which did ``outcome`` (suite/run.py).
+
+    ``arrays`` and ``tensors``: what the call was made on (default: rebuilt from the
+    case); ``checks``: which of ``CHECKS`` a valid call is held to; ``explain``:
+    match problems against the registry (off only for the registry's rechecks).
+    """
+    finding = Finding(case, outcome=outcome, environment=outcome.environment)
+    if outcome.not_run is not None:
+        finding.crash = outcome.not_run
+        return finding
+    output, error = outcome.output, outcome.error
+    finding.lines.append(("actual", f"raised {type(error).__name__}: {str(error)[:300]}"
+                          if error is not None else f"returned {_describe_tensor(output)}"))
+    rule = case.rule()
+    if rule is not None:
+        fragment = f" matching /{rule.fragment.pattern}/" if rule.fragment else ""
+        finding.lines.insert(0, ("expected", f"raises {rule.torch_error.__name__}{fragment}, "
+                                             f"because {rule.statement} (rule {rule.value})"))
+        finding.problems = _error_problems(rule, output, error)
+        return _explained(finding, explain)
+
+    shape = tuple(case.output_shape)
+    exact = case.tier == "exact" and model.bitwise_on_exact_data
+    finding.lines.insert(0, ("expected", (
+        f"returns {shape} {case.dtype}, values "
+        f"{'bitwise equal to' if exact else 'within the rounding bound of'} the reference")))
+    if error is not None or not isinstance(output, torch.Tensor):
+        returned = (f"raised {type(error).__name__}: {str(error)[:300]}" if error is not None
+                    else f"returned a {type(output).__name__}")
+        finding.problems = [Problem("returned", f"{returned}, but should return a tensor")]
+        return _explained(finding, explain)
+
+    if "shape" in checks and tuple(output.shape) != shape:
+        finding.problems.append(Problem("shape", f"out.shape={tuple(output.shape)}, but should "
+                                                 f"be {shape}"))
+    if "dtype" in checks and str(output.dtype) != f"torch.{case.dtype}":
+        finding.problems.append(Problem("dtype", f"out.dtype={output.dtype}, but should be "
+                                                 f"torch.{case.dtype}"))
+    if "memory_format" in checks:
+        tensors = case.tensors(arrays) if tensors is None else tensors
+        finding.problems += _format_problems(case, output, tensors)
+    if "values" in checks and tuple(output.shape) == shape and output.numel():
+        arrays = case.arrays() if arrays is None else arrays
+        expected = case.expected(arrays)
+        got = as_numpy(output)
+        bound = None if exact else case.bound(arrays, expected, model)
+        problems, finding.ratio = compare_values(got, expected, exact=exact, bound=bound,
+                                                 name="out", source="the reference")
+        finding.problems += problems
+        same = (got == expected) | (np.isnan(got) & np.isnan(expected))
+        finding.lines.append(("values", f"{int(np.count_nonzero(~same))} of {got.size} elements "
+                                        f"differ from the reference" + (
+                                            "" if finding.ratio is None else
+                                            f"; worst error/bound {finding.ratio:.3g}")))
+    return _explained(finding, explain)
+
+
+def output_of(case, outcome):
+    """The output of a call a property goes on to compare with another: a call that
+    raised fails the property (unless the registry explains it), and an example
+    whose call was not made, or whose call is an expected deviation, is rejected
+    (it says nothing more; the summary counts it)."""
+    __tracebackhide__ = True
+    finding = judge(case, outcome, checks=())
+    require(finding)
+    if finding.status != "conforms":
+        reject()
+    return outcome.output
+
+
+def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None):
+    """The finding of comparing ``actual`` (a tensor) with ``expected`` (NumPy): the same
+    numbers computed another way.  ``exact``: bit for bit; else within ``bound``."""
+    if environment is None:
+        environment = run.environment(
+            actual.device.type if isinstance(actual, torch.Tensor) else "cpu")
+    finding = Finding(case, name=name, environment=environment,
+                      outcome=run.Outcome(output=actual, environment=environment))
+    expected = np.asarray(expected)
+    if isinstance(actual, Exception):
+        finding.problems = [Problem("returned", f"{name}: raised {type(actual).__name__}: "
+                                                f"{str(actual)[:300]}, but should be a tensor")]
+    elif not isinstance(actual, torch.Tensor):
+        finding.problems = [Problem("returned", f"{name} is a {type(actual).__name__}, but "
+                                                f"should be a torch.Tensor")]
+    elif tuple(actual.shape) != expected.shape:
+        finding.problems = [Problem("shape", f"{name}.shape={tuple(actual.shape)}, but should "
+                                             f"be {expected.shape}")]
+    elif str(actual.dtype) != f"torch.{case.dtype}":
+        finding.problems = [Problem("dtype", f"{name}.dtype={actual.dtype}, but should be "
+                                             f"torch.{case.dtype}")]
+    elif actual.numel():
+        finding.problems, finding.ratio = compare_values(
+            as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source)
+    return _explained(finding, explain=True)
+
+
+def require(finding):
+    """Fail the property unless ``finding`` conforms or is an expected deviation.
+
+    A call the registry kept from being made (a known crash) is rejected as an
+    example (counted in the run's summary), never failed.  Every finding is
+    observed for the summary (worst error/bound, deviations met).
+    """
+    __tracebackhide__ = True
+    summary.observe(finding)
+    if finding.crash is not None:
+        if currently_in_test_context():
+            event(f"not run: known crash {finding.crash.id}")
+            reject()
+        return
+    if finding.failed:
+        raise AssertionError(finding.message())
+
+
+def agreement(case, actual, other, arrays, model, *, name="out", source, region=()):
+    """The finding of two results of the same call computed two ways (``other`` as
+    NumPy, ``source`` says how), over ``region`` (an index) of ``case``'s output:
+    identical on exact-tier data under the direct model; otherwise each is within
+    the rounding bound of the truth, so they are within twice that bound of each
+    other."""
+    exact = case.tier == "exact" and model.bitwise_on_exact_data
+    bound = None if exact else 2 * case.bound(arrays, case.expected(arrays), model)[region]
+    return agree(case, actual, other, exact=exact, bound=bound, name=name, source=source)
+
+
+def check_call(conv2d, case, *, device, model, checks=CHECKS):
+    """Make ``case``'s call and require that it conforms: what most properties do."""
+    __tracebackhide__ = True
+    arrays = case.arrays()
+    tensors = case.tensors(arrays, device=device)
+    require(judge(case, run.run(conv2d, case, tensors), model=model, arrays=arrays,
+                  tensors=tensors, checks=checks))

@@ -1,0 +1,91 @@
+"""Stable names for the conformance properties, and running a chosen few of them.
+
+A conformance property is a test marked ``@conformance("family.name")``; its
+id (plus ``[param]`` for a parametrized test) is what the self-check's broken
+implementations name, so renaming a test function or moving it to another
+file changes nothing.  Tests without the mark are tests of the suite itself.
+
+Options (used by the self-check, tests/meta/test_self_check.py):
+  --conv2d-properties=ID[,ID...]  run only these properties (an id without
+                                  ``[param]`` takes every parametrization)
+  --conv2d-outcomes=PATH          write {property id: outcome} as JSON
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+MARK = "conv2d_property"
+
+
+def conformance(property_id):
+    """Mark a test as the conformance property ``property_id``."""
+    return getattr(pytest.mark, MARK)(property_id)
+
+
+def property_id(item):
+    """``family.name[param]`` of a conformance property's test item, else None."""
+    mark = item.get_closest_marker(MARK)
+    if mark is None:
+        return None
+    callspec = getattr(item, "callspec", None)
+    return mark.args[0] + (f"[{callspec.id}]" if callspec else "")
+
+
+def names(selected, item_id):
+    """Whether the selection entry ``selected`` names the property ``item_id``."""
+    return item_id == selected or item_id.split("[", 1)[0] == selected
+
+
+def add_options(group):
+    group.addoption("--conv2d-properties", default=None, metavar="ID[,ID...]",
+                    help="run only the conformance properties with these ids (an id without "
+                         "[param] selects every parametrization)")
+    group.addoption("--conv2d-outcomes", default=None, metavar="PATH",
+                    help="write each conformance property's outcome to PATH as JSON")
+
+
+class PropertyPlugin:
+    """Selects properties by id and records their outcomes."""
+
+    def __init__(self, config):
+        chosen = config.getoption("conv2d_properties")
+        self.chosen = None if chosen is None else [part for part in chosen.split(",") if part]
+        self.path = config.getoption("conv2d_outcomes")
+        self.outcomes = {}
+        self.ids = {}  # node id -> property id, from each test's first report
+
+    def pytest_collection_modifyitems(self, config, items):
+        if self.chosen is None:
+            return
+        ids = {item.nodeid: property_id(item) for item in items}
+        unknown = [chosen for chosen in self.chosen
+                   if not any(item_id and names(chosen, item_id) for item_id in ids.values())]
+        if unknown:
+            raise pytest.UsageError(f"--conv2d-properties: no conformance property is named "
+                                    f"{', '.join(unknown)}")
+        keep = [item for item in items if ids[item.nodeid] and any(
+            names(chosen, ids[item.nodeid]) for chosen in self.chosen)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        outcome.get_result().conv2d_property = property_id(item)
+
+    def pytest_runtest_logreport(self, report):
+        # xdist's report of a dead worker carries no attributes: its setup report did.
+        item_id = getattr(report, "conv2d_property", None) or self.ids.get(report.nodeid)
+        if item_id is None:
+            return
+        self.ids[report.nodeid] = item_id
+        if report.when == "call" or report.outcome != "passed":
+            previous = self.outcomes.get(item_id)
+            if previous != "failed":
+                self.outcomes[item_id] = report.outcome
+
+    def pytest_sessionfinish(self, session):
+        if self.path and not hasattr(session.config, "workerinput"):
+            Path(self.path).write_text(json.dumps(self.outcomes, indent=1, sort_keys=True))

@@ -1,0 +1,157 @@
+"""Rechecking the registry: does this torch (this implementation) still do it?
+
+A deviation is present when its recheck call, run and judged without the
+registry, breaks the specification in the recorded way (its condition holds
+and its behaviour describes what the call did).  A crash is present when its
+recheck call, made in a child process (``python -m suite.run``), kills that
+process.  A run rechecks every entry in child processes, side by side (one
+for all deviations, one per crash), so an implementation that crashes on a
+recheck call cannot take the test run down with it; where the deviations'
+child dies, each deviation is rechecked in a child of its own.
+
+``python -m suite.recheck ID... --conv2d-impl=SPEC ...`` rechecks deviations
+in this process and prints ``{id: [status, detail]}`` as JSON.
+"""
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from case import parse
+from reference import ErrorModel
+from suite import registry
+from suite.device import FLAG_DEFAULTS, apply_flags, tf32_in_effect
+from suite.judge import facts_of, judge
+from suite.run import run
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
+
+
+def _signal_name(returncode):
+    return signal.Signals(-returncode).name if returncode < 0 else f"exit {returncode}"
+
+
+class Rechecker:
+    """Rechecks entries against one implementation: ``options`` are the run's
+    (name, value) pairs (conv2d_impl, device, torch_threads and the backend flags)."""
+
+    def __init__(self, options):
+        self.options = dict(options)
+        self.child_options = [f"--{name.replace('_', '-')}={value}" for name, value in options]
+        self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
+
+    def _crash_child(self, entry):
+        return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
+                                 *self.child_options], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+
+    def _deviations_child(self, entries):
+        return subprocess.Popen([sys.executable, "-m", "suite.recheck",
+                                 *[entry.id for entry in entries], *self.child_options],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+
+    @staticmethod
+    def _crash_result(child):
+        _, stderr = child.communicate(timeout=TIMEOUT)
+        if child.returncode < 0:
+            return registry.PRESENT, f"killed its child process with {_signal_name(child.returncode)}"
+        if child.returncode == 0:
+            return registry.FIXED, "returned in a child process"
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        return registry.FIXED, f"could not run ({_signal_name(child.returncode)}: {last[:200]})"
+
+    @staticmethod
+    def _deviations_result(child, entries):
+        stdout, stderr = child.communicate(timeout=TIMEOUT)
+        if child.returncode != 0:
+            return None, stderr
+        return json.loads(stdout.strip().splitlines()[-1]), stderr
+
+    def __call__(self, entry):
+        """(status, detail) of one entry, in a child process."""
+        if entry.kind == "crash":
+            return self._crash_result(self._crash_child(entry))
+        found, stderr = self._deviations_result(self._deviations_child([entry]), [entry])
+        if found is None:
+            last = (stderr.strip().splitlines() or ["no output"])[-1]
+            return registry.FIXED, f"its recheck killed the child process ({last[:200]})"
+        return tuple(found[entry.id])
+
+    def all(self, entries):
+        """({id: status}, {id: detail}) for every entry."""
+        deviations = [entry for entry in entries if entry.kind == "deviation"]
+        crashes = {entry.id: self._crash_child(entry) for entry in entries if entry.kind == "crash"}
+        found, _ = self._deviations_result(self._deviations_child(deviations), deviations)
+        if found is None:  # a recheck killed the child: one child per deviation
+            found = {entry.id: self(entry) for entry in deviations}
+        found.update({entry_id: self._crash_result(child) for entry_id, child in crashes.items()})
+        return ({entry_id: status for entry_id, (status, _) in found.items()},
+                {entry_id: detail for entry_id, (_, detail) in found.items()})
+
+
+def recheck_here(entry, conv2d, device, model):
+    """(status, detail) of a deviation, rechecked in this process."""
+    case = parse(entry.recheck)
+    arrays = case.arrays()
+    tensors = case.tensors(arrays, device=device)
+    finding = judge(case, run(conv2d, case, tensors, guard=False), model=model, arrays=arrays,
+                    tensors=tensors, explain=False)
+    facts = facts_of(finding)
+    if finding.problems and entry.condition_holds(facts) and entry.shows_behaviour(facts):
+        return registry.PRESENT, "shows the behaviour"
+    return registry.FIXED, ("conforms" if not finding.problems else
+                            "breaks the specification otherwise: " + finding.verdict())
+
+
+class RegistryPlugin:
+    """pytest plugin: recheck every entry once, in the controlling process, before
+    any property runs, and hand the result to every xdist worker."""
+
+    def __init__(self, config, options):
+        entries = registry.load()
+        rechecker = Rechecker(options)
+        self.registry = registry.activate(registry.Registry(entries, recheck=rechecker))
+        if hasattr(config, "workerinput"):
+            found = config.workerinput["conv2d_registry"]
+            self.registry.set_status(found["status"], found["details"])
+        else:
+            self.registry.set_status(*rechecker.all(entries))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        node.workerinput["conv2d_registry"] = {"status": self.registry.status,
+                                               "details": self.registry.details}
+
+
+def main(argv=None):
+    from suite.implementation import load_implementation
+    parser = argparse.ArgumentParser(prog="python -m suite.recheck")
+    parser.add_argument("ids", nargs="*")
+    parser.add_argument("--conv2d-impl", required=True)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--onednn", choices=("on", "off"), default="on")
+    for name, default in FLAG_DEFAULTS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", default=default)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.torch_threads)
+    torch.backends.mkldnn.enabled = args.onednn == "on"
+    options = argparse.Namespace(getoption=lambda name: getattr(args, name))
+    apply_flags(options)
+    conv2d, model = load_implementation(args.conv2d_impl), ErrorModel(tf32=tf32_in_effect(options))
+    entries = {entry.id: entry for entry in registry.load()}
+    print(json.dumps({entry_id: recheck_here(entries[entry_id], conv2d, args.device, model)
+                      for entry_id in args.ids}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The one registry of what torch does that the specification does not say.
+
+Every entry of ``tests/known_deviations.toml`` is one of:
+- ``deviation``: torch returns or raises something the specification does not
+  allow, under a narrow condition (a bug, or behaviour torch intends);
+- ``crash``: torch kills the process (a segfault, an abort), so the call must
+  not be made inside a test process at all.
+
+Each names a condition on the call, the behaviour torch shows (deviations),
+where it was measured, why it is accepted, an upstream link, and a minimal
+``recheck`` call (a case descriptor).  Every run rechecks every entry against
+the implementation under test (crashes in a child process) before any
+property runs: an entry *applies* wherever its recheck shows the behaviour,
+on any torch version, and is reported as fixed (stale) where it does not.
+So nothing is skipped by version, and an entry never hides a behaviour that
+is no longer there.
+
+Conditions and behaviours are Python expressions over the names in
+``CASE_NAMES``, ``ENVIRONMENT_NAMES`` and (behaviours) ``OUTCOME_NAMES``,
+compiled when the file is read: a typo fails at once, naming the entry.
+"""
+
+import ast
+import dataclasses
+import functools
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+KNOWN_DEVIATIONS = Path(__file__).resolve().parent.parent / "tests" / "known_deviations.toml"
+
+KINDS = ("deviation", "crash")
+CASE_NAMES = ("kind", "rule", "batch", "in_channels", "out_channels", "kernel", "bias_shape",
+              "has_bias", "stride", "padding", "dilation", "groups", "dtype", "weight_dtype",
+              "bias_dtype", "layout", "tier", "padding_mode", "input_channels_last",
+              "weight_channels_last", "transform", "formulation", "weight_shape", "geometry")
+ENVIRONMENT_NAMES = ("device", "onednn", "threads")
+OUTCOME_NAMES = ("raised", "message", "out_shape", "out_dtype", "problems")
+FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) else
+             tuple(value) * (2 // max(1, len(value))),
+             "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
+             "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
+REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
+OPTIONAL = ("behaviour", "upstream")
+PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
+
+
+class RegistryError(ValueError):
+    """The registry file cannot be used; the message names the entry and the field."""
+
+
+def _expression(entry_id, field, text, names):
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as error:
+        raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {entry_id!r}, field {field!r}: "
+                            f"{error.msg}") from None
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    unknown = sorted(used - set(names) - set(FUNCTIONS))
+    if unknown:
+        raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {entry_id!r}, field {field!r}: "
+                            f"unknown names {unknown}; use {', '.join(names)}")
+    return compile(tree, f"<{entry_id}.{field}>", "eval")
+
+
+def _evaluate(code, facts):
+    return bool(eval(code, {"__builtins__": {}, **FUNCTIONS}, facts))  # noqa: S307
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One thing torch does that the specification does not say."""
+
+    id: str
+    kind: str
+    torch: str
+    measured: str
+    condition: str
+    observed: str
+    reason: str
+    recheck: str
+    behaviour: str = ""
+    upstream: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
+                                f"{self.kind!r} is not one of {', '.join(KINDS)}")
+        if (self.kind == "deviation") != bool(self.behaviour):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a deviation "
+                                f"needs a behaviour, a crash has none")
+        object.__setattr__(self, "_condition", _expression(
+            self.id, "condition", self.condition, CASE_NAMES + ENVIRONMENT_NAMES))
+        if self.behaviour:
+            object.__setattr__(self, "_behaviour", _expression(
+                self.id, "behaviour", self.behaviour,
+                CASE_NAMES + ENVIRONMENT_NAMES + OUTCOME_NAMES))
+
+    def condition_holds(self, facts):
+        """Whether the call described by ``facts`` (case and environment) is in its region."""
+        return _evaluate(self._condition, facts)
+
+    def shows_behaviour(self, facts):
+        """Whether what the call did (``facts`` with the outcome's) is the recorded behaviour."""
+        return _evaluate(self._behaviour, facts)
+
+
+@functools.lru_cache(maxsize=None)
+def load(path=KNOWN_DEVIATIONS):
+    """Every entry of the registry file, checked."""
+    name = Path(path).name
+    try:
+        entries = tomllib.loads(Path(path).read_text()).get("entry", [])
+    except tomllib.TOMLDecodeError as error:
+        raise RegistryError(f"{name}: {error}") from None
+    loaded, seen = [], set()
+    for number, entry in enumerate(entries, 1):
+        missing = [field for field in REQUIRED if not isinstance(entry.get(field), str)]
+        extra = sorted(set(entry) - set(REQUIRED) - set(OPTIONAL))
+        if missing or extra:
+            raise RegistryError(f"{name}: entry {number} ({entry.get('id')!r}): missing "
+                                f"{missing}, unknown {extra}")
+        if entry["id"] in seen:
+            raise RegistryError(f"{name}: entry id {entry['id']!r} is repeated")
+        seen.add(entry["id"])
+        loaded.append(Entry(**entry))
+    return tuple(loaded)
+
+
+class Registry:
+    """The entries and what this run's rechecks found for each: ``present`` (it
+    applies), ``fixed`` (its recheck no longer shows it: reported stale) or
+    ``unchecked`` (not rechecked yet; a recheck happens on first use)."""
+
+    def __init__(self, entries, recheck=None):
+        self.entries = {entry.id: entry for entry in entries}
+        self.status = {entry_id: UNCHECKED for entry_id in self.entries}
+        self.details = {}
+        self._recheck = recheck  # entry -> (status, detail), for lazy rechecks
+
+    def set_status(self, status, details=None):
+        self.status.update(status)
+        self.details.update(details or {})
+
+    def applies(self, entry):
+        if self.status[entry.id] == UNCHECKED and self._recheck is not None:
+            status, detail = self._recheck(entry)
+            self.set_status({entry.id: status}, {entry.id: detail})
+        return self.status[entry.id] == PRESENT
+
+    def held(self, facts, kind="deviation"):
+        """The entries of ``kind`` whose condition holds for ``facts`` (applying or not)."""
+        return [entry for entry in self.entries.values()
+                if entry.kind == kind and entry.condition_holds(facts)]
+
+    def crash_for(self, facts):
+        """The applying crash entry whose region holds this call, if any."""
+        return next((entry for entry in self.held(facts, "crash") if self.applies(entry)), None)
+
+    def explain(self, facts):
+        """The applying deviation whose condition and behaviour describe ``facts``
+        (a call and what it did), if any."""
+        return next((entry for entry in self.held(facts) if self.applies(entry)
+                     and entry.shows_behaviour(facts)), None)
+
+
+_active = Registry(())
+
+
+def active():
+    """The registry in force in this process (empty until a run or a tool sets one)."""
+    return _active
+
+
+def activate(registry):
+    global _active
+    _active = registry
+    return registry
