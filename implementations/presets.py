@@ -23,34 +23,18 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from case.calls import module_conv2d
 from implementations.correct import without_mkldnn
-
-
-class _Conv2dModule(torch.nn.Conv2d):
-    """nn.Conv2d that leaves its parameters uninitialised: each call supplies
-    them (and initialising is a random op, which torch.func.vmap refuses)."""
-
-    def reset_parameters(self):
-        pass
 
 
 def module(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
            padding_mode="zeros"):
-    """``nn.Conv2d(...)(input)`` with ``weight`` and ``bias`` as its parameters.
-
-    Built on the meta device (nothing allocated) and run with
-    ``torch.func.functional_call``, so it computes with the very tensors passed
-    in and gradients reach them.  Its own argument checks apply: nn.Conv2d
-    raises ValueError at construction where F.conv2d raises RuntimeError (bad
-    padding string, 'same' with a stride, groups < 1 or not dividing the
-    channels), so the argument-error properties fail for those rules.
-    """
-    layer = _Conv2dModule(
-        weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]), stride=stride,
-        padding=padding, dilation=dilation, groups=groups, bias=bias is not None,
-        padding_mode=padding_mode, device="meta")
-    parameters = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}
-    return torch.func.functional_call(layer, parameters, (input,))
+    """``nn.Conv2d(...)(input)`` with ``weight`` and ``bias`` as its parameters
+    (case/calls.py).  Its own argument checks apply: nn.Conv2d raises ValueError
+    at construction where F.conv2d raises RuntimeError (bad padding string,
+    'same' with a stride, groups < 1 or not dividing the channels), so the
+    argument-error properties fail for those rules."""
+    return module_conv2d(input, weight, bias, stride, padding, dilation, groups, padding_mode)
 
 
 @functools.cache

@@ -11,15 +11,18 @@ from hypothesis import given
 
 from strategies import conv2d_cases
 from suite.device import without_vendor_library
-from suite.verdict import call, check_agreement
+from suite.judge import agreement, as_numpy, output_of, require
+from suite.properties import conformance
+from suite.run import run
 
 
+@conformance("backends.vendor_library_off")
 @given(case=conv2d_cases(dtypes=("float32", "bfloat16")))
-def test_disabling_onednn_or_cudnn_leaves_the_values_unchanged(conv2d, device, tolerance, case):
+def test_disabling_onednn_or_cudnn_leaves_the_values_unchanged(conv2d, device, model, case):
     arrays = case.arrays()
     tensors = case.tensors(arrays, device=device)
-    enabled = call(conv2d, case, tensors)
+    enabled = output_of(case, run(conv2d, case, tensors))
     with without_vendor_library(device):
-        disabled = call(conv2d, case, tensors)
-    check_agreement(case, disabled, enabled, arrays, tolerance,
-                    source=f"out with the {device} vendor library (oneDNN/cuDNN) enabled")
+        disabled = output_of(case, run(conv2d, case, tensors))
+    require(agreement(case, disabled, as_numpy(enabled), arrays, model,
+                      source=f"out with the {device} vendor library (oneDNN/cuDNN) enabled"))

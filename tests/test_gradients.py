@@ -28,10 +28,10 @@ from hypothesis import assume, given
 from torch.autograd.gradcheck import GradcheckError
 
 import reference
-from case.data import grad_output_array
 from strategies import conv2d_cases
-from suite.verdict import (as_numpy, call, check_agreement, check_bitwise, check_error_within,
-                           describe_call)
+from suite.judge import Finding, Problem, agree, agreement, as_numpy, output_of, require
+from suite.properties import conformance
+from suite.run import run
 
 GRADIENT_DTYPES = ("float32", "float64", "complex64", "complex128")
 # gradcheck's finite differences: float64 only, few elements to perturb, and
@@ -41,21 +41,24 @@ SMALL = dict(dtypes=("float64",), layouts=("contiguous",), tiers=("float",), max
              max_dilation=2, max_stride=3, max_extra=3, empty_batch=False)
 
 
+def _problem(case, text):
+    __tracebackhide__ = True
+    require(Finding(case, problems=[Problem("returned", text)]))
+
+
 def _backward(conv2d, case, device, arrays, grad_output):
     """{name: gradient} after backpropagating ``grad_output`` through the call."""
     __tracebackhide__ = True
     tensors = case.tensors(arrays, device=device, requires_grad=True)
-    out = call(conv2d, case, tensors)
-    assert out.requires_grad, (
-        f"out does not require grad, but should: its input, weight and bias do "
-        f"[{describe_call(case)}]")
+    out = output_of(case, run(conv2d, case, tensors))
+    if not out.requires_grad:
+        _problem(case, "out does not require grad, but should: its input, weight and bias do")
     out.backward(torch.from_numpy(grad_output).to(device=device, dtype=out.dtype))
     gradients = {}
     for name, tensor in zip(("input", "weight", "bias"), tensors):
         if tensor is not None:
-            assert tensor.grad is not None, (
-                f"{name}.grad is None after backward, but should be a tensor "
-                f"[{describe_call(case)}]")
+            if tensor.grad is None:
+                _problem(case, f"{name}.grad is None after backward, but should be a tensor")
             gradients[f"{name}.grad"] = tensor.grad
     return gradients
 
@@ -81,46 +84,56 @@ def _sum_lengths(case):
             "weight.grad": positions, "bias.grad": positions}
 
 
+@conformance("gradients.exact")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",)))
-def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, case):
+def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, model, case):
     input, weight, _ = arrays = case.arrays()
-    grad_output = grad_output_array(case, arrays)
+    grad_output = case.grad_output(arrays)
     gradients = _backward(conv2d, case, device, arrays, grad_output)
     for name, expected in _adjoints(case, input, weight, grad_output).items():
-        check_bitwise(case, gradients[name], expected, name=name, source="the reference adjoint")
+        require(agree(case, gradients[name], expected, exact=model.bitwise_on_exact_data,
+                      bound=None if model.bitwise_on_exact_data else _bound(
+                          case, model, name, input, weight, grad_output, expected),
+                      name=name, source="the reference adjoint"))
 
 
+def _bound(case, model, name, input, weight, grad_output, expected):
+    """The rounding bound of one gradient: its own sums' length and magnitude."""
+    magnitude = _adjoints(case, np.abs(input), np.abs(weight), np.abs(grad_output))[name]
+    return model.bound(magnitude, expected, dot_length=_sum_lengths(case)[name], dtype=case.dtype)
+
+
+@conformance("gradients.float")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("float",)))
 def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
-        conv2d, device, tolerance, case):
+        conv2d, device, model, case):
     input, weight, _ = arrays = case.arrays()
-    grad_output = grad_output_array(case, arrays)
+    grad_output = case.grad_output(arrays)
     gradients = _backward(conv2d, case, device, arrays, grad_output)
-    magnitudes = _adjoints(case, np.abs(input), np.abs(weight), np.abs(grad_output))
-    lengths = _sum_lengths(case)
     for name, expected in _adjoints(case, input, weight, grad_output).items():
-        bound = reference.error_bound(magnitudes[name], expected, dot_length=lengths[name],
-                                      dtype=case.dtype, **tolerance.bound_options())
-        check_error_within(case, gradients[name], expected, bound, name=name,
-                           source="the reference adjoint")
+        require(agree(case, gradients[name], expected, exact=False,
+                      bound=_bound(case, model, name, input, weight, grad_output, expected),
+                      name=name, source="the reference adjoint"))
 
 
+@conformance("gradients.gradcheck")
 @given(case=conv2d_cases(**SMALL))
 def test_autograd_gradients_match_finite_differences_in_float64(conv2d, device, case):
     input, weight, bias = case.tensors(device=device, requires_grad=True)
     leaves = [tensor for tensor in (input, weight, bias) if tensor is not None]
 
     def convolve(input, weight, bias=None):
-        return conv2d(input, weight, bias, **case.arguments)
+        return case.invoke(conv2d, (input, weight, bias))
 
     try:  # fast mode: one random projection v'Ju instead of the full Jacobian (10x faster)
         torch.autograd.gradcheck(convolve, leaves, fast_mode=True)
     except GradcheckError as error:
-        raise AssertionError(
+        require(Finding(case, problems=[Problem("values", (
             f"autograd's gradient differs from finite differences of conv2d: "
-            f"{str(error).splitlines()[0]} [{describe_call(case)}]") from None
+            f"{str(error).splitlines()[0]}"))]))
 
 
+@conformance("gradients.uncovered_zero")
 @given(case=conv2d_cases(dtypes=("float32", "float64"), tiers=("float",),
                          paddings=("numbers",), max_stride=5))
 def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, device, case):
@@ -129,20 +142,23 @@ def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, devi
     uncovered = reference.grad_input(np.ones(case.geometry().output_shape), input.shape,
                                      np.ones(weight.shape), **case.arguments) == 0
     assume(uncovered.any())
-    gradients = _backward(conv2d, case, device, arrays, grad_output_array(case, arrays))
+    gradients = _backward(conv2d, case, device, arrays, case.grad_output(arrays))
     got = as_numpy(gradients["input.grad"])
     leaked = uncovered & (got != 0)
-    assert not leaked.any(), (
-        f"input.grad is nonzero at {int(leaked.sum())} of the {int(uncovered.sum())} input "
-        f"positions no window covers (first at {np.argwhere(leaked)[0].tolist()}: "
-        f"{got[leaked][0]!r}), but should be exactly 0 there [{describe_call(case)}]")
+    if leaked.any():
+        require(Finding(case, problems=[Problem("values", (
+            f"input.grad is nonzero at {int(leaked.sum())} of the {int(uncovered.sum())} input "
+            f"positions no window covers (first at {np.argwhere(leaked)[0].tolist()}: "
+            f"{got[leaked][0]!r}), but should be exactly 0 there"))]))
 
 
+@conformance("gradients.no_grad")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES))
-def test_grad_mode_computes_the_same_output_as_no_grad(conv2d, device, tolerance, case):
+def test_grad_mode_computes_the_same_output_as_no_grad(conv2d, device, model, case):
     arrays = case.arrays()
     with torch.no_grad():
-        plain = call(conv2d, case, case.tensors(arrays, device=device))
-    tracked = call(conv2d, case, case.tensors(arrays, device=device, requires_grad=True))
-    check_agreement(case, tracked, plain, arrays, tolerance,
-                    source="out under torch.no_grad()")
+        plain = output_of(case, run(conv2d, case, case.tensors(arrays, device=device)))
+    tracked = output_of(case, run(conv2d, case, case.tensors(arrays, device=device,
+                                                             requires_grad=True)))
+    require(agreement(case, tracked, as_numpy(plain), arrays, model,
+                      source="out under torch.no_grad()"))

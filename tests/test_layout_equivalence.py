@@ -10,16 +10,21 @@ from hypothesis import given
 
 from case import LAYOUTS
 from strategies import conv2d_cases
-from suite.verdict import as_numpy, call, check_bitwise
+from suite.judge import agreement, as_numpy, output_of, require
+from suite.properties import conformance
+from suite.run import run
 
 VIEWS = tuple(layout for layout in LAYOUTS if layout != "contiguous")
 
 
+@conformance("layouts.views")
 @given(case=conv2d_cases(layouts=VIEWS, tiers=("exact",)))
 def test_views_and_channels_last_tensors_give_the_values_of_contiguous_copies(
-        conv2d, device, case):
-    tensors = case.tensors(device=device)
-    out = call(conv2d, case, tensors)
+        conv2d, device, model, case):
+    arrays = case.arrays()
+    tensors = case.tensors(arrays, device=device)
+    out = output_of(case, run(conv2d, case, tensors))
     copies = [None if tensor is None else tensor.contiguous() for tensor in tensors]
-    check_bitwise(case, out, as_numpy(call(conv2d, case, copies)),
-                  source="conv2d of contiguous copies of the same tensors")
+    contiguous = case.replace(layout="contiguous")
+    require(agreement(case, out, as_numpy(output_of(contiguous, run(conv2d, contiguous, copies))),
+                      arrays, model, source="conv2d of contiguous copies of the same tensors"))

@@ -1,11 +1,14 @@
 """conv2d keeps its algebra: the same conv2d, called two ways, agrees with itself.
 
-Each property calls the implementation under test on a case and on a case
+Each property calls the implementation under test on a case and on a call
 derived from it (a slice, a split, a padded or cropped input, a dilated
-kernel) and compares the two.  The data is exact-tier (DESIGN.md section 4):
-every partial sum of both calls is an exactly representable integer, so any
-correct summation order gives identical bits and the comparison is equality.
+kernel) and compares the two.  The data is exact-tier (case/data.py): every
+partial sum of both calls is an exactly representable integer, so any
+correct summation order gives identical bits and the comparison is equality
+(under the transform error model, agreement within twice the bound).
 Derived calls use contiguous tensors; the original call uses any layout.
+Where the derivation is itself drawn (a split, a slice, a crop), the drawn
+case is the derived call (case/transforms.py): its descriptor replays both.
 """
 
 import numpy as np
@@ -13,18 +16,23 @@ import torch
 from hypothesis import given
 
 from strategies import conv2d_cases
-from strategies.metamorphic import splits, with_channel_slice, with_shift
-from suite.verdict import as_numpy, call, check_bitwise
+from strategies.metamorphic import channel_slice_cases, shifted_cases, split_cases
+from suite.judge import agreement, as_numpy, output_of, require
+from suite.properties import conformance
+from suite.run import run
 
 EXACT = conv2d_cases(tiers=("exact",))
 
 
-def _run(conv2d, case, arrays, device):
-    return call(conv2d, case, case.tensors(arrays, device=device))
+def _out(conv2d, case, arrays, device):
+    """The implementation's output for ``case`` on ``arrays`` (rejecting the example
+    where the call is not made or is an expected deviation)."""
+    __tracebackhide__ = True
+    return output_of(case, run(conv2d, case, case.tensors(arrays, device=device)))
 
 
 def _derived(case, **changes):
-    """The case of a derived call: contiguous tensors, ``changes`` applied."""
+    """An ad hoc derived call on given arrays: contiguous tensors, ``changes`` applied."""
     return case.replace(layout="contiguous", **changes)
 
 
@@ -32,46 +40,51 @@ def _bias_shape(bias):
     return None if bias is None else bias.shape
 
 
+def _agree(case, actual, expected, arrays, model, **labels):
+    __tracebackhide__ = True
+    require(agreement(case, actual, expected, arrays, model, **labels))
+
+
+@conformance("metamorphic.batch")
 @given(case=EXACT)
-def test_each_sample_is_convolved_independently_of_the_rest_of_the_batch(conv2d, device, case):
+def test_each_sample_is_convolved_independently_of_the_rest_of_the_batch(conv2d, device, model,
+                                                                          case):
     input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
+    out = _out(conv2d, case, arrays, device)
     if not case.geometry().batched:  # an unbatched input is a batch of one
         alone = _derived(case, input_shape=(1, *input.shape))
-        check_bitwise(case, out, as_numpy(_run(conv2d, alone, (input[None], weight, bias),
-                                               device))[0],
-                      source="conv2d(input[None])[0]")
+        _agree(case, out, as_numpy(_out(conv2d, alone, (input[None], weight, bias), device))[0],
+               arrays, model, source="conv2d(input[None])[0]")
         return
     alone = _derived(case, input_shape=(1, *input.shape[1:]))
     for sample in range(input.shape[0]):
-        single = _run(conv2d, alone, (input[sample:sample + 1], weight, bias), device)
-        check_bitwise(case, out[sample:sample + 1], as_numpy(single),
-                      name=f"out[{sample}:{sample + 1}]",
-                      source=f"conv2d(input[{sample}:{sample + 1}])")
+        single = _out(conv2d, alone, (input[sample:sample + 1], weight, bias), device)
+        part = case.replace(input_shape=(1, *input.shape[1:]))
+        _agree(part, out[sample:sample + 1], as_numpy(single),
+               (input[sample:sample + 1], weight, bias), model, name=f"out[{sample}:{sample + 1}]",
+               source=f"conv2d(input[{sample}:{sample + 1}]) [in {case}]")
 
 
-@given(drawn=with_channel_slice(EXACT))
+@conformance("metamorphic.channel_slice")
+@given(case=channel_slice_cases(EXACT))
 def test_a_slice_of_the_output_channels_is_the_convolution_with_that_slice_of_filters(
-        conv2d, device, drawn):
-    case, group, start, stop = drawn
-    input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
-    group_channels = weight.shape[1]
-    channels = slice(group * group_channels, (group + 1) * group_channels)
-    sliced = (input[..., channels, :, :], weight[start:stop],
-              None if bias is None else bias[start:stop])
-    derived = _derived(case, input_shape=sliced[0].shape, weight_shape=sliced[1].shape,
-                       bias_shape=_bias_shape(sliced[2]), groups=1)
-    check_bitwise(case, out[..., start:stop, :, :], as_numpy(_run(conv2d, derived, sliced, device)),
-                  name=f"out[..., {start}:{stop}, :, :]",
-                  source=f"conv2d with filters {start}:{stop} on group {group}'s input channels")
+        conv2d, device, model, case):
+    base, transform = case.derived_from
+    base_arrays = base.arrays()
+    out = _out(conv2d, base, base_arrays, device)
+    start, stop = transform.start, transform.stop
+    arrays = case.arrays()
+    _agree(case, _out(conv2d, case, arrays, device), as_numpy(out[..., start:stop, :, :]), arrays,
+           model, name=f"conv2d with filters {start}:{stop} on their group's input channels",
+           source=f"out[..., {start}:{stop}, :, :] of the whole call")
 
 
+@conformance("metamorphic.groups")
 @given(case=EXACT)
 def test_a_grouped_convolution_is_the_concatenation_of_one_convolution_per_group(
-        conv2d, device, case):
+        conv2d, device, model, case):
     input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
+    out = _out(conv2d, case, arrays, device)
     groups, (out_channels, group_channels) = case.groups, weight.shape[:2]
     per_group = out_channels // groups
     parts = []
@@ -82,82 +95,88 @@ def test_a_grouped_convolution_is_the_concatenation_of_one_convolution_per_group
                 None if bias is None else bias[filters])
         derived = _derived(case, input_shape=part[0].shape, weight_shape=part[1].shape,
                            bias_shape=_bias_shape(part[2]), groups=1)
-        parts.append(_run(conv2d, derived, part, device))
-    check_bitwise(case, out, as_numpy(torch.cat(parts, dim=-3)),
-                  source=f"the {groups} per-group convolutions concatenated")
+        parts.append(_out(conv2d, derived, part, device))
+    _agree(case, out, as_numpy(torch.cat(parts, dim=-3)), arrays, model,
+           source=f"the {groups} per-group convolutions concatenated")
 
 
+@conformance("metamorphic.stride")
 @given(case=conv2d_cases(tiers=("exact",), paddings=("numbers", "valid")))
-def test_a_strided_convolution_samples_the_stride_1_output(conv2d, device, case):
+def test_a_strided_convolution_samples_the_stride_1_output(conv2d, device, model, case):
     arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
+    out = _out(conv2d, case, arrays, device)
     sh, sw = case.geometry().stride
-    dense = _run(conv2d, _derived(case, stride=1), arrays, device)
-    check_bitwise(case, out, as_numpy(dense)[..., ::sh, ::sw],
-                  source=f"the stride-1 output sampled every ({sh}, {sw})")
+    dense = _out(conv2d, _derived(case, stride=1), arrays, device)
+    _agree(case, out, as_numpy(dense)[..., ::sh, ::sw], arrays, model,
+           source=f"the stride-1 output sampled every ({sh}, {sw})")
 
 
+@conformance("metamorphic.dilation")
 @given(case=EXACT)
-def test_dilation_is_a_kernel_with_zeros_inserted_between_its_taps(conv2d, device, case):
+def test_dilation_is_a_kernel_with_zeros_inserted_between_its_taps(conv2d, device, model, case):
     input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
+    out = _out(conv2d, case, arrays, device)
     (dh, dw), (kh, kw) = case.geometry().dilation, weight.shape[2:]
     dilated = np.zeros((*weight.shape[:2], dh * (kh - 1) + 1, dw * (kw - 1) + 1), weight.dtype)
     dilated[:, :, ::dh, ::dw] = weight
     derived = _derived(case, weight_shape=dilated.shape, dilation=1)
-    check_bitwise(case, out, as_numpy(_run(conv2d, derived, (input, dilated, bias), device)),
-                  source=f"dilation 1 with the kernel spread to {dilated.shape[2:]} by zeros")
+    _agree(case, out, as_numpy(_out(conv2d, derived, (input, dilated, bias), device)), arrays,
+           model, source=f"dilation 1 with the kernel spread to {dilated.shape[2:]} by zeros")
 
 
+@conformance("metamorphic.padding")
 @given(case=EXACT)
-def test_padding_is_an_explicit_zero_pad_then_no_padding(conv2d, device, case):
+def test_padding_is_an_explicit_zero_pad_then_no_padding(conv2d, device, model, case):
     input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
+    out = _out(conv2d, case, arrays, device)
     top, bottom, left, right = case.geometry().padding
     padded = np.pad(input, [(0, 0)] * (input.ndim - 2) + [(top, bottom), (left, right)])
     derived = _derived(case, input_shape=padded.shape, padding=0)
-    check_bitwise(case, out, as_numpy(_run(conv2d, derived, (padded, weight, bias), device)),
-                  source=f"padding 0 on the input zero-padded by (top, bottom, left, right)="
+    _agree(case, out, as_numpy(_out(conv2d, derived, (padded, weight, bias), device)), arrays,
+           model, source=f"padding 0 on the input zero-padded by (top, bottom, left, right)="
                          f"{(top, bottom, left, right)}")
 
 
-@given(case=EXACT, split=splits())
-def test_conv2d_is_linear_in_the_input(conv2d, device, case, split):
-    input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
-    first, second = split.parts(input)
-    total = (_run(conv2d, _derived(case), (first, weight, bias), device)
-             + _run(conv2d, _derived(case, bias_shape=None), (second, weight, None), device))
-    check_bitwise(case, total, as_numpy(out), name="conv2d(x1, w, b) + conv2d(x2, w)",
-                  source="conv2d(x1 + x2, w, b)")
+def _check_linear(conv2d, device, model, case):
+    """``case`` is part 0 of a split: conv2d(part 0, b) + conv2d(part 1) == conv2d(whole, b)."""
+    __tracebackhide__ = True
+    base, split = case.derived_from
+    whole = _out(conv2d, base, base.arrays(), device)
+    other = base.derive(split.other())
+    total = (_out(conv2d, case, case.arrays(), device)
+             + _out(conv2d, other, other.arrays(), device))
+    _agree(base, total, as_numpy(whole), base.arrays(), model,
+           name=f"conv2d(part 0 of {split.tensor}, b) + conv2d(part 1) [{case}]",
+           source=f"conv2d of the whole {split.tensor}")
 
 
-@given(case=EXACT, split=splits())
-def test_conv2d_is_linear_in_the_weight(conv2d, device, case, split):
-    input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
-    first, second = split.parts(weight)
-    total = (_run(conv2d, _derived(case), (input, first, bias), device)
-             + _run(conv2d, _derived(case, bias_shape=None), (input, second, None), device))
-    check_bitwise(case, total, as_numpy(out), name="conv2d(x, w1, b) + conv2d(x, w2)",
-                  source="conv2d(x, w1 + w2, b)")
+@conformance("metamorphic.linear_input")
+@given(case=split_cases(EXACT, "input"))
+def test_conv2d_is_linear_in_the_input(conv2d, device, model, case):
+    _check_linear(conv2d, device, model, case)
 
 
-@given(drawn=with_shift(EXACT))
+@conformance("metamorphic.linear_weight")
+@given(case=split_cases(EXACT, "weight"))
+def test_conv2d_is_linear_in_the_weight(conv2d, device, model, case):
+    _check_linear(conv2d, device, model, case)
+
+
+@conformance("metamorphic.shift")
+@given(case=shifted_cases(EXACT))
 def test_shifting_the_input_by_whole_strides_shifts_the_output_away_from_the_borders(
-        conv2d, device, drawn):
-    case, (rows, cols) = drawn
-    input, weight, bias = arrays = case.arrays()
-    out = _run(conv2d, case, arrays, device)
-    geometry = case.geometry()
+        conv2d, device, model, case):
+    base, crop = case.derived_from
+    out = _out(conv2d, base, base.arrays(), device)
+    geometry = base.geometry()
     (sh, sw), (top, _, left, _) = geometry.stride, geometry.padding
-    cropped = input[..., sh * rows:, sw * cols:]
-    shifted = _run(conv2d, _derived(case, input_shape=cropped.shape), (cropped, weight, bias),
-                   device)
+    rows, cols = crop.rows // sh, crop.cols // sw
+    arrays = case.arrays()
+    shifted = _out(conv2d, case, arrays, device)
     # Outputs of the cropped call whose windows reach no top/left padding.
     first_row, first_col = -(-top // sh), -(-left // sw)
-    check_bitwise(case, shifted[..., first_row:, first_col:],
-                  as_numpy(out)[..., rows + first_row:, cols + first_col:],
-                  name=f"conv2d(input[..., {sh * rows}:, {sw * cols}:])[..., {first_row}:, "
-                       f"{first_col}:]",
-                  source=f"out shifted by ({rows}, {cols})")
+    _agree(case, shifted[..., first_row:, first_col:],
+           as_numpy(out)[..., rows + first_row:, cols + first_col:], arrays, model,
+           region=(..., slice(first_row, None), slice(first_col, None)),
+           name=f"out[..., {first_row}:, {first_col}:] of the cropped call",
+           source=f"the whole call's out shifted by ({rows}, {cols}) strides")

@@ -1,10 +1,12 @@
 """Per-sample weights: the ways of computing ``out[i] = conv2d(input[i], weight[i], bias[i])``
-agree, and the note's misreadings compute what they really compute (DESIGN.md section 5).
+agree, and the note's misreadings compute what they really compute.
 
 Every formulation calls the conv2d under test for each convolution it makes
-(per_sample/formulations.py), and is judged against the reference applied
-sample by sample: bit for bit on exact-tier data, within the rounding bound
-on float data.  The note's own shapes are explicit examples, at N = 2.
+(case/formulations.py); a ``PerSampleCase`` names its formulation, and the
+one judge holds it to the reference applied sample by sample
+(reference/per_sample.py): bit for bit on exact-tier data, within the
+rounding bound on float data.  The note's own shapes are explicit examples,
+at N = 2.
 """
 
 import numpy as np
@@ -14,35 +16,35 @@ import torch.nn.functional as F
 from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 
-from case import Conv2dCase
-from per_sample import reference as per_sample_reference
-from per_sample.case import PerSampleCase
-from per_sample.formulations import (FORMULATIONS, channel_summed_matmul, grouped_trick,
-                                     grouped_trick_in_the_wrong_order, groups_set_to_batch_size,
-                                     loop, per_channel_matmul, vmapped,
-                                     weights_as_out_channels)
-from per_sample.verdict import check_against_reference, check_identical, check_within_bound
+from case import parse
+from case.formulations import (FORMULATIONS, channel_summed_matmul, grouped_trick,
+                               grouped_trick_in_the_wrong_order, groups_set_to_batch_size, loop,
+                               per_channel_matmul, weights_as_out_channels)
+from implementations.correct import numpy_reference
 from reference import ConvArgumentError, Rule
+from reference import per_sample as per_sample_reference
 from strategies.per_sample import (batch_sized_groups_cases, full_extent_kernel_cases,
-                                   per_sample_cases, per_sample_cases_for_vmap)
-from suite.verdict import as_numpy, call, check_bitwise, describe_call, expected_output
+                                   per_sample_cases)
+from suite.judge import agree, as_numpy, check_call, describe_call, judge, require
+from suite.properties import conformance
+from suite.run import run
 
 # The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
-NOTE_6x3 = PerSampleCase.parse(  # C=1024, 18x19 maps, 6x3 kernel, padding (1, 0)
+# The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
+NOTE_6x3 = (  # C=1024, 18x19 maps, 6x3 kernel, padding (1, 0)
     "in2x1024x18x19:w2x1x1024x6x3:b2x1:s1:p(1,0):d1:g1:float32:contiguous:float:seed1")
-NOTE_6x3_EXACT = PerSampleCase.parse(
-    "in2x1024x18x19:w2x1x1024x6x3:s1:p(1,0):d1:g1:float64:contiguous:exact:seed2")
-NOTE_COLUMN = PerSampleCase.parse(  # 14x14 maps, a 14x1 column kernel
+NOTE_6x3_EXACT = "in2x1024x18x19:w2x1x1024x6x3:s1:p(1,0):d1:g1:float64:contiguous:exact:seed2"
+NOTE_COLUMN = (  # 14x14 maps, a 14x1 column kernel
     "in2x1024x14x14:w2x1x1024x14x1:s1:p0:d1:g1:float32:contiguous:exact:seed3")
-NOTE_ROW = PerSampleCase.parse(  # 14x14 maps, a 1x14 row kernel
+NOTE_ROW = (  # 14x14 maps, a 1x14 row kernel
     "in2x1024x14x14:w2x1x1024x1x14:b2x1:s1:p0:d1:g1:float64:contiguous:exact:seed4")
+NOTES = (NOTE_6x3, NOTE_6x3_EXACT, NOTE_COLUMN, NOTE_ROW)
 
 
-def at_the_notes_shapes(test):
-    """The note's four problems as explicit examples of ``test``."""
-    for case in (NOTE_6x3, NOTE_6x3_EXACT, NOTE_COLUMN, NOTE_ROW):
-        test = example(case=case)(test)
-    return test
+def note(text, formulation="loop"):
+    return parse(f"{text}:{formulation}")
+
+
 
 
 # torch's own kernel, the one whose float64 bits were measured (see below).
@@ -53,35 +55,27 @@ def _run(formulation, conv2d, case, tensors):
     return formulation(conv2d, *tensors, **case.arguments)
 
 
-def _check_formulation(formulation, conv2d, device, tolerance, case):
-    __tracebackhide__ = True
-    arrays = case.arrays()
-    actual = _run(formulation, conv2d, case, case.tensors(arrays, device=device))
-    check_against_reference(case, f"{formulation.__name__}(conv2d)", actual,
-                            per_sample_reference.conv2d(*arrays, **case.arguments), arrays,
-                            tolerance)
+@conformance("per_sample.formulations")
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@given(data=st.data())
+def test_every_formulation_convolves_each_sample_with_its_own_weight(conv2d, device, model,
+                                                                      formulation, data):
+    case = data.draw(per_sample_cases(formulations=(formulation,)), label="case")
+    check_call(conv2d, case, device=device, model=model)
 
 
-@pytest.mark.parametrize("formulation", [f for f in FORMULATIONS if f is not vmapped],
-                         ids=lambda f: f.__name__)
-@given(case=per_sample_cases())
-@at_the_notes_shapes
-def test_every_formulation_convolves_each_sample_with_its_own_weight(conv2d, device, tolerance,
-                                                                      formulation, case):
-    _check_formulation(formulation, conv2d, device, tolerance, case)
+@conformance("per_sample.notes_shapes")
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("problem", NOTES, ids=["6x3", "6x3_exact", "column", "row"])
+def test_every_formulation_computes_the_notes_own_problems(conv2d, device, model, formulation,
+                                                           problem):
+    check_call(conv2d, note(problem, formulation), device=device, model=model)
 
 
-@given(case=per_sample_cases_for_vmap())
-@at_the_notes_shapes
-def test_vmap_of_conv2d_convolves_each_sample_with_its_own_weight(conv2d, device, tolerance, case):
-    """As above, apart because of torch 2.13's vmap bug with a per-sample bias and a
-    one-element stride (strategies/per_sample.py, ``_stride_spelled_for_vmap``)."""
-    _check_formulation(vmapped, conv2d, device, tolerance, case)
-
-
-@given(case=per_sample_cases(dtypes=("float64",), tiers=("float",)))
-def test_in_float64_the_grouped_trick_repeats_the_loop_bit_for_bit(conv2d, device, tolerance,
-                                                                   case):
+@conformance("per_sample.float64_trick")
+@given(case=per_sample_cases(formulations=("grouped_trick",), dtypes=("float64",),
+                             tiers=("float",)))
+def test_in_float64_the_grouped_trick_repeats_the_loop_bit_for_bit(conv2d, device, model, case):
     """A measured fact of torch's own CPU kernel (torch 2.13): in float64 both make
     the same sums in the same order, so the trick can replace the loop without
     changing a bit.  It is not a rule of conv2d: a correct implementation may
@@ -91,15 +85,17 @@ def test_in_float64_the_grouped_trick_repeats_the_loop_bit_for_bit(conv2d, devic
     """
     arrays = case.arrays()
     tensors = case.tensors(arrays, device=device)
-    looped = _run(loop, conv2d, case, tensors)
-    trick = _run(grouped_trick, conv2d, case, tensors)
+    looped = case.replace(formulation="loop")
     if conv2d in TORCH_CONV2D and device == "cpu":
-        check_identical(case, "grouped_trick(conv2d)", trick, as_numpy(looped),
-                        "loop(conv2d) (they are bit for bit equal on torch 2.13 CPU, measured)")
+        require(agree(case, run(conv2d, case, tensors).output,
+                      as_numpy(run(conv2d, looped, tensors).output), exact=True,
+                      name="grouped_trick(conv2d)",
+                      source="loop(conv2d) (they are bit for bit equal on torch 2.13 CPU, "
+                             "measured)"))
     else:
-        expected = per_sample_reference.conv2d(*arrays, **case.arguments)
-        check_within_bound(case, "loop(conv2d)", looped, expected, arrays, tolerance)
-        check_within_bound(case, "grouped_trick(conv2d)", trick, expected, arrays, tolerance)
+        for each in (looped, case):
+            require(judge(each, run(conv2d, each, tensors), model=model, arrays=arrays,
+                          tensors=tensors))
 
 
 def test_the_per_sample_strategy_reaches_where_a_wrong_reshape_order_shows():
@@ -109,12 +105,12 @@ def test_the_per_sample_strategy_reaches_where_a_wrong_reshape_order_shows():
     case where it is wrong, and the case it shrinks to must lie in that corner."""
     def wrong_order_is_wrong(case):
         arrays = case.arrays()
-        out = _run(grouped_trick_in_the_wrong_order, per_sample_reference.specification_conv2d,
-                   case, case.tensors(arrays))
+        out = _run(grouped_trick_in_the_wrong_order, numpy_reference, case, case.tensors(arrays))
         return not np.array_equal(as_numpy(out),
                                   per_sample_reference.conv2d(*arrays, **case.arguments))
 
-    found = find(per_sample_cases(dtypes=("float64",), tiers=("exact",)), wrong_order_is_wrong,
+    found = find(per_sample_cases(formulations=("loop",), dtypes=("float64",), tiers=("exact",)),
+                 wrong_order_is_wrong,
                  settings=settings(max_examples=200, derandomize=True, database=None,
                                    deadline=None))
     assert found.batch > 1 and found.groups > 1, (
@@ -122,13 +118,14 @@ def test_the_per_sample_strategy_reaches_where_a_wrong_reshape_order_shows():
         f"only be wrong when both exceed 1 [{found!r}]")
 
 
-@given(case=per_sample_cases(tiers=("exact",), max_groups=1), input_batch=st.integers(1, 4))
-@example(case=NOTE_6x3_EXACT, input_batch=2)
+@conformance("per_sample.weights_as_out_channels")
+@given(case=per_sample_cases(formulations=("loop",), tiers=("exact",), max_groups=1))
+@example(case=note(NOTE_6x3_EXACT))
 def test_the_batch_of_weights_passed_as_a_weight_convolves_every_sample_with_every_weight(
-        conv2d, device, case, input_batch):
+        conv2d, device, case):
     """The first misreading: a cross product ``out[i, j] = conv2d(input[i], weight[j])``
     whose diagonal alone is per-sample; the input's batch size M does not matter."""
-    inputs = min(input_batch, case.batch)  # M input samples, taken from the case's N
+    inputs = 1 + case.seed % case.batch  # M input samples of the case's N, chosen by its seed
     arrays = case.arrays()
     input, weight, bias = case.tensors(arrays, device=device)
     arguments = {k: v for k, v in case.arguments.items() if k != "groups"}
@@ -138,19 +135,20 @@ def test_the_batch_of_weights_passed_as_a_weight_convolves_every_sample_with_eve
     pairs = per_sample_reference.conv2d(  # pair (i, j) as sample i * N + j
         np.repeat(x[:inputs], case.batch, axis=0), np.tile(w, (inputs, 1, 1, 1, 1)),
         None if b is None else np.tile(b, (inputs, 1)), **case.arguments)
-    check_identical(case, "weights_as_out_channels(conv2d)", actual,
-                    pairs.reshape(inputs, case.batch, *pairs.shape[1:]),
-                    "the cross product out[i, j] = conv2d(input[i], weight[j])")
+    require(agree(case, actual, pairs.reshape(inputs, case.batch, *pairs.shape[1:]), exact=True,
+                  name="weights_as_out_channels(conv2d)",
+                  source="the cross product out[i, j] = conv2d(input[i], weight[j])"))
     diagonal = actual[torch.arange(inputs), torch.arange(inputs)]
     per_sample = per_sample_reference.conv2d(
         x[:inputs], w[:inputs], None if b is None else b[:inputs], **case.arguments)
-    check_identical(case, "the diagonal out[i, i] of weights_as_out_channels(conv2d)", diagonal,
-                    per_sample, "the per-sample result")
+    require(agree(case, diagonal, per_sample, exact=True,
+                  name="the diagonal out[i, i] of weights_as_out_channels(conv2d)",
+                  source="the per-sample result"))
 
 
-@given(case=batch_sized_groups_cases(), data=st.data())
-def test_groups_equal_to_the_batch_size_convolves_channel_slices_not_samples(
-        conv2d, device, case, data):
+@conformance("per_sample.groups_set_to_batch_size")
+@given(case=batch_sized_groups_cases())
+def test_groups_equal_to_the_batch_size_convolves_channel_slices_not_samples(conv2d, device, case):
     """The second misreading: ``groups=N`` is the grouped convolution over channel
     slices that the rules define, with the same weights for every sample.  So
     permuting the batch merely permutes the output, which a per-sample result
@@ -160,56 +158,52 @@ def test_groups_equal_to_the_batch_size_convolves_channel_slices_not_samples(
     input, weight, bias = case.tensors(arrays, device=device)
     arguments = {k: v for k, v in case.arguments.items() if k != "groups"}
     actual = groups_set_to_batch_size(conv2d, input, weight, bias, **arguments)
-    check_bitwise(case, actual, expected_output(case, arrays))
+    require(agree(case, actual, case.expected(arrays), exact=True, source="the reference"))
 
-    order = data.draw(st.permutations(range(case.input_shape[0])), label="batch order")
+    order = np.random.default_rng([case.seed, 4]).permutation(case.input_shape[0]).tolist()
     permuted = groups_set_to_batch_size(conv2d, input[order], weight, bias, **arguments)
-    check_identical(case, f"groups_set_to_batch_size(conv2d) on the batch in order {order}",
-                    permuted, as_numpy(actual)[order], "its output on the batch, permuted alike")
+    require(agree(case, permuted, as_numpy(actual)[order], exact=True,
+                  name=f"groups_set_to_batch_size(conv2d) on the batch in order {order}",
+                  source="its output on the batch, permuted alike"))
 
 
+@conformance("per_sample.notes_failing_calls")
 @pytest.mark.parametrize("case, rule", [
     # The note's misreading 1 with 1000 input channels and weights of 1024.
-    (Conv2dCase.parse("in2x1000x18x19:w2x1024x6x3:s1:p(1,0):d1:g1:float32:contiguous:float:seed0"),
+    (parse("in2x1000x18x19:w2x1024x6x3:s1:p(1,0):d1:g1:float32:contiguous:float:seed0"),
      Rule.CHANNEL_MISMATCH),
     # The note's misreading 2 on a last batch of 63 with groups=64 written in;
     # the input's batch (2 here, 63 in the note) does not enter the rule.
-    (Conv2dCase.parse("in2x1024x14x14:w63x16x14x1:s1:p0:d1:g64:float32:contiguous:float:seed0"),
+    (parse("in2x1024x14x14:w63x16x14x1:s1:p0:d1:g64:float32:contiguous:float:seed0"),
      Rule.GROUPS_EXCEED_OUT_CHANNELS),
 ], ids=["channels_1000_vs_1024", "weight_batch_63_with_groups_64"])
-def test_the_notes_failing_calls_raise_the_errors_the_rules_predict(conv2d, device, case, rule):
+def test_the_notes_failing_calls_raise_the_errors_the_rules_predict(conv2d, device, model, case,
+                                                                     rule):
     with pytest.raises(ConvArgumentError) as predicted:
         case.geometry()
     assert predicted.value.rule is rule, (
         f"the reference rejects it by {predicted.value.rule.value}, but should by {rule.value} "
         f"[{describe_call(case)}]")
-    with pytest.raises(Exception) as raised:
-        output = call(conv2d, case, case.tensors(device=device))
-        pytest.fail(f"returned a tensor of shape {tuple(output.shape)}, but should raise "
-                    f"{rule.torch_error.__name__} because {rule.statement} [{describe_call(case)}]")
-    error = raised.value
-    assert isinstance(error, rule.torch_error) and rule.fragment.search(str(error)), (
-        f"raised {type(error).__name__}: {str(error)[:300]}, but should raise "
-        f"{rule.torch_error.__name__} matching /{rule.fragment.pattern}/ because {rule.statement} "
-        f"[{describe_call(case)}]")
+    check_call(conv2d, case, device=device, model=model)
 
 
+@conformance("per_sample.channel_summed_matmul")
 @given(case=full_extent_kernel_cases())
-@example(case=NOTE_COLUMN)
-@example(case=NOTE_ROW)
+@example(case=note(NOTE_COLUMN))
+@example(case=note(NOTE_ROW))
 def test_a_full_height_or_width_kernel_is_a_per_channel_matmul_summed_over_channels(
         conv2d, device, case):
     """The note's ``A^T @ B`` per channel is the convolution of that channel alone;
     conv2d equals it only summed over the channels (plain equality needs C = 1)."""
     arrays = case.arrays()
     input, weight, bias = case.tensors(arrays, device=device)
-    expected = per_sample_reference.conv2d(*arrays, **case.arguments)
-    check_identical(case, "channel_summed_matmul", channel_summed_matmul(input, weight, bias),
-                    expected)
-    check_identical(case, "loop(conv2d)", _run(loop, conv2d, case, (input, weight, bias)),
-                    expected)
+    expected = case.expected(arrays)
+    require(agree(case, channel_summed_matmul(input, weight, bias), expected, exact=True,
+                  name="channel_summed_matmul", source="the reference"))
+    require(agree(case, _run(loop, conv2d, case, (input, weight, bias)), expected, exact=True,
+                  name="loop(conv2d)", source="the reference"))
     last = input.shape[1] - 1  # one channel stands for all: C is up to 1024
     alone = _run(loop, conv2d, case, (input[:, last:], weight[:, :, last:], None))
-    check_identical(case, f"per_channel_matmul's term for channel {last}",
-                    per_channel_matmul(input, weight)[:, :, last], as_numpy(alone),
-                    f"loop(conv2d) on channel {last} alone")
+    require(agree(case, per_channel_matmul(input, weight)[:, :, last], as_numpy(alone),
+                  exact=True, name=f"per_channel_matmul's term for channel {last}",
+                  source=f"loop(conv2d) on channel {last} alone"))

@@ -1,22 +1,29 @@
 """conv2d still conforms on every case that once failed or pinned a corner.
 
-The cases are tests/corpus.txt, one descriptor and a reason per line, judged
-exactly as ``python -m suite.replay`` judges them: a case that shows a known
-deviation of torch (tests/known_deviations.toml) passes and is listed in the
-run's deviation report; anything else that breaks the specification fails
-with the replay report and its ``Replay: `` command.
+The cases are tests/corpus.txt, one descriptor and a reason per line (any kind
+of case: per-sample, derived), judged by the one judge exactly as ``python -m
+suite.replay`` judges them: a case that shows an applying registry entry
+(tests/known_deviations.toml) passes and is listed in the run's registry
+report; anything else that breaks the specification fails with its
+``Replay: `` command.
 """
 
 import pytest
 
-from suite.replay import check_conforms, read_corpus
+from suite.judge import require
+from suite.properties import conformance
+from suite.replay import examine, read_corpus
 
 CORPUS = read_corpus()
 
 
+@conformance("corpus")
 @pytest.mark.parametrize("entry", CORPUS, ids=lambda entry: str(entry.case))
-def test_conv2d_conforms_on_every_case_of_the_regression_corpus(conv2d, device, tolerance,
+def test_conv2d_conforms_on_every_case_of_the_regression_corpus(conv2d, device, model,
                                                                  pytestconfig, entry):
+    finding = examine(conv2d, entry.case, device, model)
     command = pytestconfig.pluginmanager.get_plugin("conv2d-replay").command(entry.case)
-    check_conforms(conv2d, entry.case, device, tolerance,
-                   f"Replay: {command}\nkept because: {entry.reason}")
+    try:
+        require(finding)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nReplay: {command}\nkept because: {entry.reason}") from None

@@ -4,32 +4,38 @@ import torch
 from hypothesis import given
 
 from strategies import conv2d_cases
-from suite.verdict import call, describe_call, identical_bits
+from suite.judge import Finding, Problem, output_of, require
+from suite.properties import conformance
+from suite.run import run
 
 
-def _snapshot(tensors):
-    return [None if t is None else (t.clone(), t.stride()) for t in tensors]
+def _bits(tensor):
+    """A tensor's bytes and strides: NaN payloads and signed zeros included."""
+    return tensor.detach().cpu().reshape(-1).clone().view(torch.uint8), tensor.stride()
 
 
+@conformance("purity.untouched")
 @given(case=conv2d_cases(tiers=("float",)))
 def test_conv2d_never_modifies_its_input_weight_or_bias(conv2d, device, case):
     tensors = case.tensors(device=device)
-    before = _snapshot(tensors)
-    call(conv2d, case, tensors)
+    before = [None if t is None else _bits(t) for t in tensors]
+    output_of(case, run(conv2d, case, tensors))
     for name, tensor, snapshot in zip(("input", "weight", "bias"), tensors, before):
-        if tensor is None:
-            continue
-        values, strides = snapshot
-        assert torch.equal(tensor.nan_to_num(), values.nan_to_num()) and tensor.stride() == strides, (
-            f"{name} changed during the call (strides {strides} -> {tensor.stride()}), "
-            f"but should be left untouched [{describe_call(case)}]")
+        if tensor is not None and not (torch.equal(_bits(tensor)[0], snapshot[0])
+                                       and tensor.stride() == snapshot[1]):
+            require(Finding(case, problems=[Problem("values", (
+                f"{name} changed during the call (strides {snapshot[1]} -> {tensor.stride()}), "
+                f"but should be left untouched"))]))
 
 
+@conformance("purity.repeatable")
 @given(case=conv2d_cases(tiers=("float",)))
 def test_repeated_calls_return_identical_bits(conv2d, device, case):
     tensors = case.tensors(device=device)
-    first, second = call(conv2d, case, tensors), call(conv2d, case, tensors)
-    assert identical_bits(first, second), (
-        f"two calls on the same tensors differ (max |difference| "
-        f"{(first - second).abs().max().item() if first.numel() else 0}), but CPU conv2d "
-        f"should be deterministic [{describe_call(case)}]")
+    first = output_of(case, run(conv2d, case, tensors))
+    second = output_of(case, run(conv2d, case, tensors))
+    if not (first.shape == second.shape and first.dtype == second.dtype
+            and torch.equal(_bits(first)[0], _bits(second)[0])):
+        require(Finding(case, problems=[Problem("values", (
+            "two calls on the same tensors return different bits, but CPU conv2d should be "
+            "deterministic"))]))

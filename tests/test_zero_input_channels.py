@@ -2,7 +2,7 @@
 
 A weight of shape (O, 0, kh, kw) sums no products, so each output element is
 its channel's bias (zero without one) in O channels.  Torch returns 0
-channels and drops the bias instead: a known deviation
+channels and drops the bias instead: a registry entry
 (tests/known_deviations.toml, ``zero-input-channels``), reported by every run
 rather than failed, so this property also keeps that entry honest.
 """
@@ -10,7 +10,8 @@ rather than failed, so this property also keeps that entry honest.
 from hypothesis import given
 
 from strategies import conv2d_cases
-from suite.replay import check_conforms
+from suite.judge import check_call
+from suite.properties import conformance
 
 
 def _without_input_channels(case):
@@ -21,7 +22,8 @@ def _without_input_channels(case):
                         weight_shape=(out_channels, 0, kh, kw))
 
 
+@conformance("zero_input_channels")
 @given(case=conv2d_cases().map(_without_input_channels))
 def test_conv2d_with_zero_input_channels_returns_the_bias_in_every_output_channel(
-        conv2d, device, tolerance, case):
-    check_conforms(conv2d, case, device, tolerance)
+        conv2d, device, model, case):
+    check_call(conv2d, case, device=device, model=model)

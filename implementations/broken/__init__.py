@@ -1,9 +1,12 @@
 """Deliberately broken conv2d implementations: the suite's self-check.
 
-Each is registered with ``@broken(caught_by=...)``: the test node ids (relative
-to the repository root) of properties that must fail on it.  ``tests/
-test_self_check.py`` runs those properties with ``--conv2d-impl`` set to each
-one and asserts that they fail.  Modules are grouped by property family.
+Each is registered with ``@broken(caught_by=...)``: the stable ids of the
+conformance properties that must fail on it (suite/properties.py): an id
+with ``[param]`` must fail, an id without it must fail in at least one of its
+parametrizations.  tests/meta/test_self_check.py
+runs those properties with ``--conv2d-impl`` set to each one and asserts that
+they fail, and checks that every conformance property is named by at least
+one broken implementation.  Modules are grouped by property family.
 """
 
 import dataclasses
@@ -19,6 +22,7 @@ class BrokenImplementation:
     module: str
     caught_by: tuple
     bug: str
+    kills_the_process: bool = False
 
     @property
     def spec(self):
@@ -26,17 +30,18 @@ class BrokenImplementation:
         return f"{self.module}:{self.name}"
 
 
-def broken(*, caught_by):
-    """Register a broken implementation and the properties that must catch it."""
+def broken(*, caught_by, kills_the_process=False):
+    """Register a broken implementation and the properties that must catch it
+    (``kills_the_process``: it crashes, so the self-check runs it under xdist)."""
     if isinstance(caught_by, str) or not caught_by:
-        raise ValueError("caught_by: a non-empty list of test node ids")
+        raise ValueError("caught_by: a non-empty list of conformance property ids")
 
     def register(function):
         doc = (function.__doc__ or "").strip()
         if not doc:
             raise ValueError(f"{function.__name__}: say what the bug is in its docstring")
         entry = BrokenImplementation(function.__name__, function.__module__, tuple(caught_by),
-                                     doc.splitlines()[0])
+                                     doc.splitlines()[0], kills_the_process)
         REGISTRY[entry.spec] = entry
         return function
     return register

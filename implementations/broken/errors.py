@@ -4,10 +4,10 @@ import torch.nn.functional as F
 
 from implementations.broken import broken
 
-ERRORS = "tests/test_argument_errors.py::test_a_call_that_breaks_one_rule_raises_torchs_error_for_it"
+ERRORS = "errors"
 
 
-@broken(caught_by=[f"{ERRORS}[negative_padding]"])
+@broken(caught_by=[f"{ERRORS}[negative_padding]", "rules.breach"])
 def clamps_negative_padding_to_zero(input, weight, bias=None, stride=1, padding=0, dilation=1,
                                     groups=1):
     """Silently treats negative padding as zero instead of rejecting it."""
@@ -18,7 +18,7 @@ def clamps_negative_padding_to_zero(input, weight, bias=None, stride=1, padding=
     return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[f"{ERRORS}[channel_mismatch]"])
+@broken(caught_by=[f"{ERRORS}[channel_mismatch]", "rules.breach"])
 def raises_value_error_for_a_channel_mismatch(input, weight, bias=None, stride=1, padding=0,
                                               dilation=1, groups=1):
     """Checks channels itself and raises ValueError where torch raises RuntimeError."""

@@ -13,29 +13,14 @@ import torch.nn.functional as F
 
 from implementations.broken import broken
 from reference import resolve
-from suite.verdict import suggests_channels_last
+from reference.memory_format import suggests_channels_last
 
-METAMORPHIC = "tests/test_metamorphic.py::"
-BATCH = METAMORPHIC + "test_each_sample_is_convolved_independently_of_the_rest_of_the_batch"
-SLICE = METAMORPHIC + ("test_a_slice_of_the_output_channels_is_the_convolution_with_that_"
-                       "slice_of_filters")
-GROUPS = METAMORPHIC + ("test_a_grouped_convolution_is_the_concatenation_of_one_convolution_"
-                        "per_group")
-STRIDE = METAMORPHIC + "test_a_strided_convolution_samples_the_stride_1_output"
-DILATION = METAMORPHIC + "test_dilation_is_a_kernel_with_zeros_inserted_between_its_taps"
-PADDING = METAMORPHIC + "test_padding_is_an_explicit_zero_pad_then_no_padding"
-LINEAR_INPUT = METAMORPHIC + "test_conv2d_is_linear_in_the_input"
-LINEAR_WEIGHT = METAMORPHIC + "test_conv2d_is_linear_in_the_weight"
-SHIFT = METAMORPHIC + ("test_shifting_the_input_by_whole_strides_shifts_the_output_away_from_"
-                       "the_borders")
-NONFINITE = ("tests/test_nonfinite.py::"
-             "test_a_nan_or_inf_input_reaches_exactly_the_outputs_whose_receptive_field_holds_it")
-VIEWS = ("tests/test_layout_equivalence.py::"
-         "test_views_and_channels_last_tensors_give_the_values_of_contiguous_copies")
-BACKENDS = ("tests/test_backend_equivalence.py::"
-            "test_disabling_onednn_or_cudnn_leaves_the_values_unchanged")
-PADDING_MODES = ("tests/test_padding_modes.py::"
-                 "test_padding_modes_pad_like_numpy_pad_then_convolve_without_padding")
+BATCH, SLICE, GROUPS = "metamorphic.batch", "metamorphic.channel_slice", "metamorphic.groups"
+STRIDE, DILATION, PADDING = "metamorphic.stride", "metamorphic.dilation", "metamorphic.padding"
+LINEAR_INPUT, LINEAR_WEIGHT = "metamorphic.linear_input", "metamorphic.linear_weight"
+SHIFT, NONFINITE = "metamorphic.shift", "nonfinite.receptive_field"
+VIEWS, BACKENDS = "layouts.views", "backends.vendor_library_off"
+PADDING_MODES = "padding_modes.numpy_pad"
 
 
 def _swapped(value):
@@ -139,7 +124,7 @@ def skips_zero_weight_taps(input, weight, bias=None, stride=1, padding=0, dilati
 def reads_channels_last_input_as_contiguous(input, weight, bias=None, stride=1, padding=0,
                                             dilation=1, groups=1):
     """Reads a channels_last input's memory (N, H, W, C) as if it were (N, C, H, W)."""
-    if suggests_channels_last(input):
+    if suggests_channels_last(tuple(input.shape), input.stride()):
         input = input.permute(0, 2, 3, 1).contiguous().view(input.shape)
     return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
 

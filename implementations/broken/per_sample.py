@@ -10,7 +10,7 @@ number of groups, as the wrong order is right unless both N > 1 and g > 1, so
 only a property that reaches that corner can catch it: the loop over samples,
 whose calls have at most 3 groups, passes; the grouped trick fails (and so do
 im2col_einsum and groups=N, whose calls have composite groups).  The
-wrong-order formulation itself is run by tests/test_per_sample.py on the
+wrong-order formulation itself is run by the per-sample properties on the
 reference, to show that the strategy reaches the corner.
 """
 
@@ -20,22 +20,17 @@ import torch.nn.functional as F
 from implementations.broken import broken
 from reference import ConvArgumentError, resolve
 
-PER_SAMPLE = "tests/test_per_sample.py::"
-FORMULATIONS = [f"{PER_SAMPLE}test_every_formulation_convolves_each_sample_with_its_own_weight"
-                f"[{name}]" for name in ("loop", "grouped_trick", "im2col_einsum")]
+FORMULATIONS = [f"per_sample.formulations[{name}]" for name in ("loop", "grouped_trick",
+                                                                 "im2col_einsum")]
 TRICK, IM2COL = FORMULATIONS[1:]
-VMAP = f"{PER_SAMPLE}test_vmap_of_conv2d_convolves_each_sample_with_its_own_weight"
-FLOAT64_TRICK = f"{PER_SAMPLE}test_in_float64_the_grouped_trick_repeats_the_loop_bit_for_bit"
-CROSS_PRODUCT = (f"{PER_SAMPLE}test_the_batch_of_weights_passed_as_a_weight_convolves_every_"
-                 "sample_with_every_weight")
-CHANNEL_SLICES = (f"{PER_SAMPLE}test_groups_equal_to_the_batch_size_convolves_channel_slices_"
-                  "not_samples")
-NOTE_ERRORS = [f"{PER_SAMPLE}test_the_notes_failing_calls_raise_the_errors_the_rules_predict"
-               f"[{name}]" for name in ("channels_1000_vs_1024", "weight_batch_63_with_groups_64")]
-MATMUL = (f"{PER_SAMPLE}test_a_full_height_or_width_kernel_is_a_per_channel_matmul_summed_over_"
-          "channels")
-GRADIENTS = [f"tests/test_per_sample_gradients.py::test_per_sample_gradients_are_the_adjoints_"
-             f"of_each_samples_own_call[{way}]" for way in
+VMAP = "per_sample.formulations[vmap]"
+FLOAT64_TRICK = "per_sample.float64_trick"
+CROSS_PRODUCT = "per_sample.weights_as_out_channels"
+CHANNEL_SLICES = "per_sample.groups_set_to_batch_size"
+NOTE_ERRORS = [f"per_sample.notes_failing_calls[{name}]" for name in
+               ("channels_1000_vs_1024", "weight_batch_63_with_groups_64")]
+MATMUL = "per_sample.channel_summed_matmul"
+GRADIENTS = [f"per_sample.gradients[{way}]" for way in
              ("backpropagated_through_loop", "backpropagated_through_grouped_trick",
               "vmap_of_grad")]
 
@@ -83,7 +78,7 @@ def _fills_the_padded_input(input, weight, stride, padding, dilation, groups):
 
 
 @broken(caught_by=[*FORMULATIONS, VMAP, FLOAT64_TRICK, CROSS_PRODUCT, CHANNEL_SLICES, MATMUL,
-                   *GRADIENTS])
+                   *GRADIENTS, "per_sample.notes_shapes"])
 def drops_the_last_kernel_row_or_column_that_fills_the_input(input, weight, bias=None, stride=1,
                                                               padding=0, dilation=1, groups=1):
     """Where the kernel spans the whole padded height (width), its last row (column) is

@@ -1,37 +1,62 @@
-"""The crashes the suite steps around still happen (or the entry must go).
+"""The registry of torch's known behaviour is well formed and says what it means.
 
-suite/known_crashes.py keeps calls that segfault torch out of the search;
-this re-runs each minimal crash in a subprocess on the torch versions it was
-measured on, so a torch that fixed it is noticed instead of staying untested.
+Every entry's recheck call lies in the entry's own region (or a recheck could
+never show it), the file's mistakes are one-line errors naming the entry and
+the field, and an entry explains a finding only where both its condition and
+its behaviour hold.  What each entry does on the torch at hand (present, or
+fixed: stale) is rechecked by every run and reported in its summary.
 """
 
-import subprocess
-import sys
-
 import pytest
-import torch
 
-from case import Conv2dCase
-from suite import known_crashes
+from case import parse
+from suite import registry
+from suite.run import environment
 
-AFFECTED = torch.__version__.startswith(known_crashes.MEASURED_ON)
-
-
-@pytest.mark.skipif(not AFFECTED, reason=f"the crash was measured on torch "
-                    f"{', '.join(known_crashes.MEASURED_ON)}x only, not {torch.__version__}")
-def test_the_known_onednn_crash_still_crashes_this_torch():
-    result = subprocess.run([sys.executable, "-c", known_crashes.MINIMAL_CRASH],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0, (
-        f"torch {torch.__version__} no longer crashes on suite/known_crashes.py's minimal "
-        f"case (exit code 0): remove ONEDNN_PADDING_WINDOW_CRASH's versions so the "
-        f"suite tests those calls again")
+ENTRIES = registry.load()
 
 
-def test_the_crash_condition_matches_the_minimal_case_and_not_its_neighbours():
-    case = Conv2dCase((1, 4, 8, 1), (2, 2, 1, 1), (2,), stride=(1, 3), padding=(0, 2),
-                      dilation=(1, 3), groups=2, layout="channels_last_input", tier="float")
-    matches = lambda c: known_crashes.onednn_padding_window_crash(c, *c.tensors())  # noqa: E731
-    assert matches(case) == AFFECTED
-    assert not matches(case.replace(layout="contiguous"))
-    assert not matches(case.replace(padding=0, stride=1, dilation=1))
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.id)
+def test_each_entrys_recheck_call_lies_in_its_own_region(entry):
+    case = parse(entry.recheck)
+    facts = {**case.facts(), **environment("cpu"), "threads": 1, "onednn": True}
+    assert entry.condition_holds(facts), (
+        f"the recheck call {entry.recheck} is outside the entry's condition {entry.condition!r}, "
+        f"but should be inside it [{registry.KNOWN_DEVIATIONS.name}: {entry.id}]")
+
+
+def test_every_run_rechecks_every_entry():
+    statuses = registry.active().status
+    unchecked = [entry.id for entry in ENTRIES if statuses.get(entry.id) not in
+                 (registry.PRESENT, registry.FIXED)]
+    assert not unchecked, f"entries {unchecked} were not rechecked by this run, but should be"
+
+
+ENTRY = dict(id="x", kind="deviation", torch=">=2.0", measured="m", condition="dtype == 'float32'",
+             behaviour="raised is None", observed="o", reason="r", recheck="in1x1x1x1:w1x1x1x1")
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"condition": "dtyp == 'float32'"}, "unknown names ['dtyp']"),
+    ({"behaviour": "raised is"}, "field 'behaviour'"),
+    ({"kind": "bug"}, "kind 'bug'"),
+    ({"behaviour": ""}, "needs a behaviour"),
+], ids=["unknown name", "syntax", "unknown kind", "deviation without behaviour"])
+def test_a_malformed_entry_is_one_error_naming_the_entry_and_the_field(changes, named):
+    with pytest.raises(registry.RegistryError) as raised:
+        registry.Entry(**{**ENTRY, **changes})
+    message = str(raised.value)
+    assert "'x'" in message and named in message and "\n" not in message, (
+        f"RegistryError({message!r}), but should be one line naming entry 'x' and {named!r}")
+
+
+def test_an_entry_explains_only_what_its_condition_and_behaviour_both_describe():
+    entry = registry.Entry(**ENTRY)
+    known = registry.Registry([entry])
+    known.set_status({"x": registry.PRESENT})
+    facts = dict(dtype="float32", raised=None)
+    assert known.explain(facts) is entry
+    assert known.explain({**facts, "dtype": "float64"}) is None, "outside the condition"
+    assert known.explain({**facts, "raised": "RuntimeError"}) is None, "another behaviour"
+    known.set_status({"x": registry.FIXED})
+    assert known.explain(facts) is None, "a fixed entry explains nothing"

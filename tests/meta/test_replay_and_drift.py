@@ -1,37 +1,78 @@
 """A conv2d failure replays from its descriptor alone, and drift reads back.
 
 The gate's own tools: ``python -m suite.replay`` (exit 0 conforms or known
-deviation, 1 fails, 2 cannot run, always with a one-line error), the known
-deviations file, and ``python -m suite.drift`` recordings, which must read
-back without pickle and compare a conv2d with itself as bitwise identical.
+deviation, 1 fails or crashes, 2 cannot run, always with a one-line error, 3
+not run: a known crash), the regression corpus, and ``python -m suite.drift``
+recordings, which must read back without pickle and compare a conv2d with
+itself as bitwise identical, with no failure, on every case they hold.
 """
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from case import Conv2dCase
-from suite import deviations, drift, replay
-from suite.device import FLAG_DEFAULTS
+from case import parse
+from suite import drift, registry, replay
 
+ROOT = Path(__file__).resolve().parents[2]
 BROKEN = "implementations.broken.forward:drops_last_kernel_column"
 CASE = "in1x1x2x2:w1x1x2x2:s1:p0:d1:g1:float32:contiguous:exact:seed0"
+
+
+def _replay(*arguments):
+    """``python -m suite.replay`` in a child process: (exit status, stdout)."""
+    result = subprocess.run([sys.executable, "-m", "suite.replay", *arguments], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    return result.returncode, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("spec, status, verdict", [
     ("torch.nn.functional:conv2d", replay.CONFORMS, "PASS"),
     (BROKEN, replay.FAILS, "FAIL"),
 ], ids=["torch", "broken"])
-def test_replaying_a_descriptor_exits_with_conv2ds_verdict(capsys, pytestconfig, spec, status,
-                                                          verdict):
-    # The session's backend flags, so that replaying (which sets them) changes nothing.
-    flags = [f"--{name.replace('_', '-')}={pytestconfig.getoption(name)}" for name in FLAG_DEFAULTS]
-    observed = replay.main([CASE, f"--conv2d-impl={spec}", *flags])
-    output = capsys.readouterr().out
+def test_replaying_a_descriptor_exits_with_the_judges_verdict(spec, status, verdict):
+    observed, output = _replay(CASE, f"--conv2d-impl={spec}")
     assert observed == status and re.search(rf"^verdict +{verdict}", output, re.MULTILINE), (
-        f"exit status {observed}, verdict line in {output!r}, but should be {status} and "
-        f"{verdict} [python -m suite.replay {CASE!r} --conv2d-impl={spec}]")
+        f"exit status {observed}, output {output!r}, but should be {status} and {verdict} "
+        f"[python -m suite.replay {CASE!r} --conv2d-impl={spec}]")
+
+
+CRASHING = "implementations.broken.crashes:dereferences_null_when_the_weight_is_wide"
+WIDE = "in1x1x3x3:w1x1x1x3:s1:p0:d1:g1:float32:contiguous:exact:seed0"
+
+
+def test_a_call_that_kills_the_process_replays_as_a_crash_with_its_signal():
+    observed, output = _replay(WIDE, f"--conv2d-impl={CRASHING}")
+    assert observed == replay.FAILS and re.search(r"^verdict +CRASH.*SIGSEGV", output, re.M), (
+        f"exit status {observed}, output {output!r}, but should be {replay.FAILS} with a CRASH "
+        f"verdict naming SIGSEGV [python -m suite.replay {WIDE!r} --conv2d-impl={CRASHING}]")
+
+
+def test_a_call_in_the_region_of_a_known_crash_is_not_made(conv2d, device, model):
+    entry = registry.Entry(id="test-crash", kind="crash", torch=">=2.0", measured="here",
+                           condition="kernel == (1, 3)", observed="crashes", reason="a test",
+                           recheck=WIDE)
+    before = registry.active()
+    try:
+        registry.activate(registry.Registry([entry])).set_status({"test-crash": registry.PRESENT})
+        finding = replay.examine(conv2d, parse(WIDE), device, model)
+    finally:
+        registry.activate(before)
+    assert finding.status == "not run" and finding.crash is entry, (
+        f"status {finding.status}, but should be 'not run' for known crash test-crash "
+        f"[examine({WIDE!r})]\n{finding.report()}")
+
+
+def test_replaying_a_property_runs_it_on_the_one_case():
+    property = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
+    observed, output = _replay(CASE, f"--conv2d-impl={BROKEN}", f"--property={property}")
+    assert observed == replay.FAILS and "1 failed" in output, (
+        f"exit status {observed}, output {output[-2000:]!r}, but should fail the property once "
+        f"[python -m suite.replay {CASE!r} --conv2d-impl={BROKEN} --property={property}]")
 
 
 def _zero_channels_as_torch_2_13(input, weight, bias=None, **arguments):
@@ -39,13 +80,13 @@ def _zero_channels_as_torch_2_13(input, weight, bias=None, **arguments):
     return torch.zeros(2, 0, 3, 3)
 
 
-ZERO_CHANNELS = Conv2dCase.parse("in2x0x5x5:w4x0x3x3:b4:s1:p0:d1:g1:float32:contiguous:float:seed1")
+ZERO_CHANNELS = parse("in2x0x5x5:w4x0x3x3:b4:s1:p0:d1:g1:float32:contiguous:float:seed1")
 
 
-def test_a_known_deviation_of_torch_is_reported_as_expected_not_as_a_failure(device, tolerance):
-    finding = replay.examine(_zero_channels_as_torch_2_13, ZERO_CHANNELS, device, tolerance)
-    assert not finding.failed and finding.deviation.id == "zero-input-channels", (
-        f"failed={finding.failed}, deviation={finding.deviation}, but should be the expected "
+def test_a_known_deviation_of_torch_is_reported_as_expected_not_as_a_failure(device, model):
+    finding = replay.examine(_zero_channels_as_torch_2_13, ZERO_CHANNELS, device, model)
+    assert finding.status == "deviation" and finding.deviation.id == "zero-input-channels", (
+        f"status {finding.status}, deviation {finding.deviation}, but should be the expected "
         f"deviation zero-input-channels\n{finding.report()}")
 
 
@@ -54,8 +95,11 @@ def test_a_known_deviation_of_torch_is_reported_as_expected_not_as_a_failure(dev
     (["in1x1x3x3:w1x1x1x1:int8"], "'int8'"),
     ([CASE, "--conv2d-impl=no_such_module:conv2d"], "no_such_module"),
     ([CASE, "--device=tpu"], "--device"),
+    ([CASE, "--torch-threads=0"], "--torch-threads"),
+    (["in1x1x3x3:w1x1x1x1:crop(1,x)"], "crop"),
     ([], "descriptor"),
-], ids=["bad stride", "bad dtype", "bad implementation", "bad device", "no descriptor"])
+], ids=["bad stride", "bad dtype", "bad implementation", "bad device", "bad threads",
+        "bad transform", "no descriptor"])
 def test_a_replay_that_cannot_run_exits_2_with_one_line_naming_the_problem(capsys, arguments,
                                                                            named):
     with pytest.raises(SystemExit) as exit:
@@ -66,23 +110,25 @@ def test_a_replay_that_cannot_run_exits_2_with_one_line_naming_the_problem(capsy
         f"{named} [python -m suite.replay {' '.join(arguments)}]")
 
 
-def test_every_known_deviation_entry_reads_and_applies_to_the_torch_it_was_measured_on():
-    entries = deviations.load()
-    missing = [entry.id for entry in entries if not entry.applies_to("2.13.0")]
-    assert entries and not missing, (
-        f"entries {missing} do not apply to torch 2.13.0, on which they were measured "
-        f"[{deviations.KNOWN_DEVIATIONS.name}]")
+def test_the_replay_line_repeats_the_options_of_the_run(pytestconfig):
+    line = pytestconfig.pluginmanager.get_plugin("conv2d-replay").command(parse(CASE))
+    for name, value in replay.run_options(pytestconfig.getoption):
+        assert f"--{name.replace('_', '-')}=" in line, (
+            f"the Replay line {line!r} lacks --{name.replace('_', '-')} (the run used {value!r})")
 
 
-def test_a_drift_recording_compares_a_conv2d_with_itself_as_bitwise_identical(tmp_path, conv2d,
-                                                                               device, tolerance):
-    cases = [entry.case for entry in replay.read_corpus()[:4]]
+def test_a_drift_recording_compares_a_conv2d_with_itself_without_a_change(tmp_path, conv2d,
+                                                                          device, model):
+    cases = [entry.case for entry in replay.read_corpus()] + drift.sample_cases(250)
     path = tmp_path / "drift.npz"
-    drift.record(path, conv2d, device, tolerance, cases, {"torch": "recorded", "recorded": "now",
-                                                        "conv2d_impl": "under test",
-                                                        "device": device})
-    lines, status = drift.compare(path, conv2d, "under test", device, tolerance)
+    drift.record(path, conv2d, device, model, cases, {"torch": "recorded", "recorded": "now",
+                                                      "conv2d_impl": "under test",
+                                                      "device": device})
+    lines, status = drift.compare(path, conv2d, "under test", device, model)
     report = "\n".join(lines)
-    assert status == replay.CONFORMS and f"| bitwise identical | {len(cases)} |" in report, (
-        f"exit status {status}, report {report!r}, but should be 0 with all {len(cases)} cases "
-        f"bitwise identical [suite.drift record then compare, same conv2d]")
+    counts = dict(re.findall(r"^\| (.+?) \| (\d+) \|$", report, re.MULTILINE))
+    identical = int(counts["bitwise identical"])
+    not_run = int(counts["not run: a known crash of either torch (counted apart)"])
+    assert status == replay.CONFORMS and identical + not_run == len(cases) and len(cases) > 200, (
+        f"exit status {status}, {identical} identical and {not_run} not run of {len(cases)}, "
+        f"but should be 0 with every case identical or not run\n{report}")

@@ -1,15 +1,20 @@
 """The suite checks itself: it fails every broken conv2d and passes every correct one.
 
-Each broken implementation (implementations/broken/) names the properties
-that must catch it; each is run in a fresh pytest with ``--conv2d-impl``
-pointing at it and the derandomised ``selfcheck`` profile, and every named
-property must be reported failed.  The correct alternatives
-(implementations/correct.py) must pass the value and shape properties.
+Each broken implementation (implementations/broken/) names, by stable id
+(suite/properties.py), the conformance properties that must catch it; each is
+run in a fresh pytest with ``--conv2d-impl`` pointing at it and the
+derandomised ``selfcheck`` profile, and every property it names must fail.
+The correct alternatives (implementations/correct.py) must pass every
+conformance property.  Those runs are selected with ``-m selfcheck`` (a
+subprocess each is too slow for the default run; CI runs them after it).
 
-Selected with ``-m selfcheck`` (a subprocess per implementation is too slow
-for the default run); CI runs it after the default run.
+The default run checks the bookkeeping: every conformance property is named
+by some broken implementation (a property no bug can fail is a defect), and
+every id a broken implementation names exists.
 """
 
+import ast
+import json
 import os
 import subprocess
 import sys
@@ -17,39 +22,76 @@ from pathlib import Path
 
 import pytest
 
-from implementations import correct
 from implementations.broken import all_broken
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+CONFORMANCE = sorted((ROOT / "tests").glob("test_*.py"))
 CORRECT = ["without_mkldnn", "accumulating_in_float64", "im2col_matmul"]
-MUST_PASS = ["tests/test_forward_values.py", "tests/test_shapes_and_formats.py"]
 
 
-def run_suite(spec, node_ids, profile):
-    """pytest on ``node_ids`` against ``spec``; returns (exit code, output)."""
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-               "-q", "--no-header", "-rf", "--tb=line", "-m", "not selfcheck",
-               f"--conv2d-impl={spec}", f"--hypothesis-profile={profile}", *node_ids]
+def conformance_ids():
+    """{property id: file} of every ``@conformance("...")`` test, read from the sources."""
+    ids = {}
+    for path in CONFORMANCE:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                for decorator in node.decorator_list:
+                    if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None)
+                            == "conformance"):
+                        ids[decorator.args[0].value] = path.name
+    return ids
+
+
+def test_every_conformance_property_is_named_by_a_broken_implementation():
+    named = {entry.split("[", 1)[0] for broken in all_broken() for entry in broken.caught_by}
+    unnamed = sorted(set(conformance_ids()) - named)
+    assert not unnamed, (
+        f"conformance properties {unnamed} are named by no broken implementation, but each "
+        f"should be: a property no bug can fail is a defect [implementations/broken/]")
+
+
+def test_every_property_a_broken_implementation_names_exists():
+    ids = conformance_ids()
+    unknown = sorted({(broken.spec, entry) for broken in all_broken()
+                      for entry in broken.caught_by if entry.split("[", 1)[0] not in ids})
+    assert not unknown, f"{unknown}: no conformance property has these ids [suite/properties.py]"
+
+
+def run_suite(spec, properties, profile, outcomes, under_xdist=False):
+    """pytest on the conformance properties ``properties`` (all if None) against ``spec``;
+    (exit code, output); the outcomes per property id land in ``outcomes``."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
+               "-rf", "--tb=line", f"--conv2d-impl={spec}", f"--hypothesis-profile={profile}",
+               f"--conv2d-outcomes={outcomes}", "--ignore=tests/meta", "tests"]
+    command += ["-n", "1"] if under_xdist else ["-p", "no:xdist"]
+    if properties is not None:
+        command.append(f"--conv2d-properties={','.join(properties)}")
     result = subprocess.run(command, cwd=ROOT, env=dict(os.environ), capture_output=True,
-                            text=True, timeout=900)
+                            text=True, timeout=1800)
     return result.returncode, result.stdout + result.stderr
 
 
 @pytest.mark.selfcheck
 @pytest.mark.parametrize("implementation", all_broken(), ids=lambda entry: entry.name)
-def test_the_suite_fails_a_broken_conv2d(implementation):
-    code, output = run_suite(implementation.spec, implementation.caught_by, "selfcheck")
-    missed = [node for node in implementation.caught_by if f"FAILED {node}" not in output]
+def test_the_suite_fails_a_broken_conv2d(implementation, tmp_path):
+    path = tmp_path / "outcomes.json"
+    code, output = run_suite(implementation.spec, implementation.caught_by, "selfcheck", path,
+                             under_xdist=implementation.kills_the_process)
+    outcomes = json.loads(path.read_text()) if path.exists() else {}
+    missed = [entry for entry in implementation.caught_by
+              if not any(outcome == "failed" and (item == entry or item.split("[", 1)[0] == entry)
+                         for item, outcome in outcomes.items())]
     assert code == 1 and not missed, (
         f"{implementation.spec} ({implementation.bug}): pytest exit code {code}, expected 1; "
-        f"properties that should have failed but did not: {missed}\n{output[-4000:]}")
+        f"properties that should have failed but did not: {missed} (outcomes {outcomes})"
+        f"\n{output[-4000:]}")
 
 
 @pytest.mark.selfcheck
 @pytest.mark.parametrize("name", CORRECT)
-def test_the_suite_passes_a_correct_conv2d(name):
-    assert callable(getattr(correct, name))
-    code, output = run_suite(f"implementations.correct:{name}", MUST_PASS, "ci")
+def test_the_suite_passes_a_correct_conv2d_on_every_property(name, tmp_path):
+    code, output = run_suite(f"implementations.correct:{name}", None, "ci",
+                             tmp_path / "outcomes.json")
     assert code == 0, (
         f"implementations.correct:{name} is correct but the suite failed it "
         f"(exit code {code}, expected 0)\n{output[-4000:]}")

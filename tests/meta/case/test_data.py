@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 
 import reference
-from case import Conv2dCase
+from case import Conv2dCase, parse
 from case.data import EXACT_RANGE, SIGNIFICAND_BITS, round_to
 from strategies import conv2d_cases
 from strategies.problems import VALUE_DTYPES
@@ -38,10 +38,10 @@ def assert_identical(observed, expected, what, call):
 def test_arrays_are_a_function_of_the_case_alone(case):
     first = case.arrays()
     again = case.arrays()
-    replayed = Conv2dCase.parse(str(case)).arrays()
+    replayed = parse(str(case)).arrays()
     for name, a, b, c in zip(("input", "weight", "bias"), first, again, replayed):
         assert_identical(b, a, name, f"{case}.arrays() called twice")
-        assert_identical(c, a, name, f"Conv2dCase.parse({str(case)!r}).arrays()")
+        assert_identical(c, a, name, f"parse({str(case)!r}).arrays()")
 
 
 @given(case=conv2d_cases())

@@ -190,16 +190,6 @@ def test_error_bound_covers_float32_accumulation_then_rounding_to_float16():
         f"error_bound={observed!r}, but should be close to {rigorous!r}, not far above [{call}]")
 
 
-def test_error_bound_adds_a_global_term_when_asked():
-    m, y = np.array([1.0, 4.0]), np.array([0.0, 0.0])
-    local = error_bound(m, y, dot_length=5, dtype="float32")
-    observed = error_bound(m, y, dot_length=5, dtype="float32", global_factor=3.0)
-    expected = local + 3.0 * 2.0 ** -24 * 4.0
-    assert np.array_equal(observed, expected), (
-        f"error_bound={observed!r}, but should be {expected!r} "
-        f"[error_bound(M=[1,4], dot_length=5, dtype='float32', global_factor=3)]")
-
-
 @pytest.mark.parametrize("dtype", sorted(UNIT_ROUNDOFF))
 def test_gamma_is_unbounded_once_n_times_u_reaches_one(dtype):
     u = UNIT_ROUNDOFF[dtype]
