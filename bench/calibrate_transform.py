@@ -21,24 +21,32 @@ error/bound is the largest over the output of ``|y_hat - y| / bound``:
 - under the direct model: ``error_bound`` on normal/hdr data, bitwise
   equality on integer data (the exact tier).
 
-Run (about 10 minutes on one core; ``--problems`` to change):
+Run (about a minute on one core for the default 40 problems):
 
-    python -m bench.calibrate_transform [--problems 40] [--seed 0]
+    python -m bench.calibrate_transform [--problems 40] [--seed 0] [--dtypes float32,float64]
+
+``--dtypes`` also takes float16, bfloat16, complex64, complex128.
 """
 
-import argparse
+import os
+
+# Small NumPy matmuls with OpenBLAS's threads on a shared 2-core machine ran
+# 15x slower than on one thread: one thread unless the caller says otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
 import statistics
-import time
-import warnings
+import time  # noqa: E402
+import warnings  # noqa: E402
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
-import reference
-from implementations import transform
-from implementations.broken.transform import BROKEN
-from reference.numerics import transform_error_bound
+import reference  # noqa: E402
+from implementations import transform  # noqa: E402
+from implementations.broken.transform import BROKEN  # noqa: E402
+from reference.numerics import transform_error_bound  # noqa: E402
 
 CORRECT = {
     "torch F.conv2d": F.conv2d,
@@ -56,6 +64,10 @@ BOUNDS = {"F(2,3)": dict(algorithm="winograd", tile=2), "F(4,3)": dict(algorithm
           "FFT": dict(algorithm="fft")}
 KINDS = ("normal", "hdr", "integer")
 DTYPES = ("float32", "float64")
+# Exact-tier-like integers: |values| <= range, sums exact below 2^significand.
+SIGNIFICAND = {"float64": 53, "complex128": 53, "float32": 24, "complex64": 24,
+               "float16": 11, "bfloat16": 8}
+INTEGER_RANGE = {"float16": 4, "bfloat16": 2}
 CHANNELS = (1, 2, 3, 8, 16, 64, 256)
 SPATIAL = (4, 5, 7, 8, 13, 16, 31, 33, 64)
 LARGEST_WORK = 2 ** 22  # C * O/g * H * W: keeps each problem to a fraction of a second
@@ -82,27 +94,37 @@ def problems(count, seed):
 def arrays(problem, kind, dtype):
     """input, weight, bias in float64, exactly representable in ``dtype``."""
     rng = np.random.default_rng(problem["seed"])
-    single = np.float32 if dtype == "float32" else np.float64
-    rounded = lambda a: None if a is None else a.astype(single).astype(np.float64)  # noqa: E731
+    complex_ = dtype.startswith("complex")
     n = int(np.prod(problem["weight"][1:]))
     bias_shape = problem["weight"][:1]
     if kind == "integer":
-        x = rng.integers(-16, 17, problem["input"]).astype(np.float64)
-        w = rng.integers(-16, 17, problem["weight"]).astype(np.float64)
-        b = rng.integers(-16, 17, bias_shape).astype(np.float64) if problem["bias"] else None
-        limit = 2.0 ** (24 if dtype == "float32" else 53)
+        R = INTEGER_RANGE.get(dtype, 16)
+        x = rng.integers(-R, R + 1, problem["input"]).astype(np.float64)
+        w = rng.integers(-R, R + 1, problem["weight"]).astype(np.float64)
+        b = rng.integers(-R, R + 1, bias_shape).astype(np.float64) if problem["bias"] else None
+        limit = 2.0 ** SIGNIFICAND[dtype]
         keep, density = rng.random(x.shape), 1.0
         while reference.magnitude(x, w, b, 1, problem["padding"], 1,
                                   problem["groups"]).max() > limit:
             density /= 2
             x = np.where(keep < density, x, 0)
         return x, w, b
-    x = rng.standard_normal(problem["input"])
-    w = rng.standard_normal(problem["weight"]) / np.sqrt(n)
-    b = rng.standard_normal(bias_shape) if problem["bias"] else None
+    normal = lambda shape: (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)  # noqa: E731
+                            ) / np.sqrt(2) if complex_ else rng.standard_normal(shape)
+    x = normal(problem["input"])
+    w = normal(problem["weight"]) / np.sqrt(n)
+    b = normal(bias_shape) if problem["bias"] else None
     if kind == "hdr":
         x[..., : x.shape[-1] // 2] *= 1e-4
-    return rounded(x), rounded(w), rounded(b)
+    return rounded(x, dtype), rounded(w, dtype), rounded(b, dtype)
+
+
+def rounded(values, dtype):
+    """``values`` rounded to ``dtype``, back in float64 (complex128)."""
+    if values is None:
+        return None
+    wide = torch.complex128 if dtype.startswith("complex") else torch.float64
+    return torch.from_numpy(values).to(getattr(torch, dtype)).to(wide).numpy()
 
 
 def worst(error, bound):
@@ -128,8 +150,9 @@ def evaluate(problem, kind, dtype):
     results = {}
     for name, conv2d in {**CORRECT, **BROKEN}.items():
         with torch.no_grad():
-            out = conv2d(*tensors, **args).to(torch.float64).numpy()
-        error = np.abs(out - y)
+            out = conv2d(*tensors, **args)
+            out = out.to(torch.complex128 if out.is_complex() else torch.float64).numpy()
+        error = np.abs(out.astype(y.dtype) - y)
         if kind == "integer":
             results[name, "direct"] = 0.0 if np.array_equal(out, y) else np.inf
         else:
@@ -157,13 +180,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtypes", default=",".join(DTYPES),
+                        help="comma-separated, e.g. float16,bfloat16,complex64")
     options = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     drawn = problems(options.problems, options.seed)
     collected = {}
     start = time.time()
-    for dtype in DTYPES:
+    dtypes = options.dtypes.split(",")
+    for dtype in dtypes:
         for kind in KINDS:
             for problem in drawn:
                 for key, ratio in evaluate(problem, kind, dtype).items():
@@ -178,7 +204,7 @@ def main():
         for model in models:
             label = f"transform {BOUND_OF[name]}" if model == "transform" else (
                 "direct" if model == "direct" else f"transform {model}")
-            for dtype in DTYPES:
+            for dtype in dtypes:
                 for kind in KINDS:
                     w_, m_, s_, above = summary(collected[dtype, kind, name, model])
                     print(f"| {name} | {label} | {dtype} | {kind} | {w_} | {m_} | {s_} | "

@@ -184,7 +184,10 @@ def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, al
         M_W = unbatched(geometry, M_W)
         bound = gamma(K, u) * (M_W + (0 if bias is None else np.abs(bias_plane)))
     else:
-        lengths = fft_lengths or tb.power_of_two_lengths(x.shape[-2:])
+        lengths = tuple(fft_lengths or tb.power_of_two_lengths(x.shape[-2:]))
+        if lengths[0] < x.shape[-2] or lengths[1] < x.shape[-1]:
+            raise ValueError(f"fft_lengths={lengths} cannot hold the padded input "
+                             f"{x.shape[-2:]}: the circular convolution would wrap around")
         S = tb.fft_plane_norms(x, w, geometry.groups)[:, :, None, None]
         S = unbatched(geometry, np.broadcast_to(S, (*S.shape[:2], *geometry.output_size)))
         bound = (1 + u) * tb.fft_roundings(lengths, group_channels, u) * S + u * np.abs(reference)

@@ -116,7 +116,6 @@ bias pass, + half a subnormal spacing each).
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 # The transform matrices the Winograd bound assumes by default (AT, G, BT),
 # per tile size m, for 3 x 3 kernels: Lavin & Gray's, points 0, +-1, inf (m = 2)
@@ -178,41 +177,70 @@ def winograd_magnitude(padded_abs, weight_abs, groups, AT, G, BT, tile_origin="a
     m, a = AT.shape
     batch, channels, hp, wp = padded_abs.shape
     out_channels, group_channels, r, _ = weight_abs.shape
-    out_h, out_w = hp - r + 1, wp - r + 1
-    # Tile origins -(m-1) ... out-1 on each axis, as windows of a zero-extended input.
-    origins_h, origins_w = out_h + m - 1, out_w + m - 1
+    out_size = (hp - r + 1, wp - r + 1)
+    # The tile origins to evaluate, per axis: every origin -(m-1) ... out-1 for
+    # "any", else those of the tiling (first <= 0, then every m up to out - 1).
+    if tile_origin == "any":
+        grids = [(-(m - 1), 1, size + m - 1) for size in out_size]
+    else:
+        grids = []
+        for start, size in zip(tile_origin, out_size):
+            first = start % m - (m if start % m else 0)
+            grids.append((first, m, -(-(size - first) // m)))
+    (first_h, step_h, count_h), (first_w, step_w, count_w) = grids
+    # Zero-extend so that every tile's a x a window lies inside: m - 1 before.
     extended = np.pad(padded_abs, ((0, 0), (0, 0), (m - 1, m + a), (m - 1, m + a)))
     U = G @ weight_abs @ G.T  # (O, C', a, a)
     per_group = out_channels // groups
-    P = np.zeros((a * a, out_channels, batch * origins_h * origins_w))
-    chunk = max(1, _CHUNK_VALUES // max(1, batch * origins_h * origins_w * a * a))
+    positions = batch * count_h * count_w
+    P = np.zeros((a * a, out_channels, positions))
+    chunk = max(1, _CHUNK_VALUES // max(1, positions * a * a))
     for g in range(groups):
         rows = slice(g * per_group, (g + 1) * per_group)
         for start in range(0, group_channels, chunk):
             stop = min(group_channels, start + chunk)
             block = extended[:, g * group_channels + start:g * group_channels + stop]
-            windows = sliding_window_view(block, (a, a), axis=(2, 3))[:, :, :origins_h, :origins_w]
-            V = BT @ windows @ BT.T  # (N, c, origins_h, origins_w, a, a)
-            V = V.transpose(4, 5, 1, 0, 2, 3).reshape(a * a, stop - start, -1)
+            V = _separable_windows(block, BT, (first_h + m - 1, step_h, count_h),
+                                   (first_w + m - 1, step_w, count_w))
+            V = V.transpose(4, 5, 1, 0, 2, 3).reshape(a * a, stop - start, positions)
             Ug = U[rows, start:stop].transpose(2, 3, 0, 1).reshape(a * a, per_group, stop - start)
             P[:, rows] += Ug @ V
     # Output transform for every in-tile position (p, q): Q[p, q] = sum |AT|_p,al |AT|_q,be P[al,be]
     Q = (np.kron(AT, AT) @ P.reshape(a * a, -1)).reshape(m, m, out_channels, batch,
-                                                          origins_h, origins_w)
-    result = np.zeros((batch, out_channels, out_h, out_w))
-    i, j = np.arange(out_h), np.arange(out_w)
+                                                          count_h, count_w)
+    Q = Q.transpose(0, 1, 3, 2, 4, 5)  # (m, m, N, O, count_h, count_w)
+    i, j = np.arange(out_size[0]), np.arange(out_size[1])
+    if tile_origin != "any":
+        # each output's tile (index k) and position p in it: i = first + k*m + p
+        (k_i, p_i), (k_j, p_j) = divmod(i - first_h, m), divmod(j - first_w, m)
+        Q = Q[p_i[:, None], p_j[None, :], :, :, k_i[:, None], k_j[None, :]]  # (H, W, N, O)
+        return Q.transpose(2, 3, 0, 1)
+    result = np.zeros((batch, out_channels, *out_size))
     for p in range(m):
         for q in range(m):
-            # output (i, j) at in-tile position (p, q): its tile starts at (i - p, j - q)
-            values = Q[p, q][:, :, m - 1 - p:m - 1 - p + out_h, m - 1 - q:m - 1 - q + out_w]
-            values = values.transpose(1, 0, 2, 3)
-            if tile_origin == "any":
-                np.maximum(result, values, out=result)
-            else:
-                at = np.logical_and.outer((i - tile_origin[0]) % m == p,
-                                          (j - tile_origin[1]) % m == q)
-                result = np.where(at, values, result)
+            # output (i, j) at in-tile position (p, q): its tile starts at (i - p, j - q),
+            # origin index i - p + (m - 1)
+            np.maximum(result, Q[p, q][:, :, m - 1 - p:m - 1 - p + out_size[0],
+                                       m - 1 - q:m - 1 - q + out_size[1]], out=result)
     return result
+
+
+def _separable_windows(block, BT, grid_h, grid_w):
+    """|BT| d |B| for the a x a window at every grid origin: (N, c, count_h, count_w, a, a).
+
+    ``grid_*``: (first index into ``block``, step, count) per axis.
+    """
+    a = BT.shape[0]
+    (first_h, step_h, count_h), (first_w, step_w, count_w) = grid_h, grid_w
+    span_h, span_w = step_h * (count_h - 1) + 1, step_w * (count_w - 1) + 1
+    # Rows: R[..., o, col, al] = sum_k |BT|_al,k block[..., o + k, col]
+    rows = np.stack([block[:, :, first_h + k:first_h + k + span_h:step_h] for k in range(a)],
+                    axis=-1)
+    rows = (rows.reshape(-1, a) @ BT.T).reshape(*rows.shape[:-1], a)
+    # Columns: V[..., o, o', al, be] = sum_l |BT|_be,l R[..., o, o' + l, al]
+    cols = np.stack([rows[:, :, :, first_w + l:first_w + l + span_w:step_w] for l in range(a)],
+                    axis=-1)  # (N, c, count_h, count_w, al, l)
+    return (cols.reshape(-1, a) @ BT.T).reshape(cols.shape)
 
 
 def fft_roundings(lengths, group_channels, u):
