@@ -21,7 +21,7 @@ error/bound is the largest over the output of ``|y_hat - y| / bound``:
 - under the direct model: ``error_bound`` on normal/hdr data, bitwise
   equality on integer data (the exact tier).
 
-Run (about a minute on one core for the default 40 problems):
+Run (a minute or two on one core for the default 40 + 40 problems):
 
     python -m bench.calibrate_transform [--problems 40] [--seed 0] [--dtypes float32,float64]
 
@@ -35,7 +35,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import statistics
+import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
@@ -60,7 +60,8 @@ BOUND_OF = {"winograd_f2x3": "F(2,3)", "winograd_f4x3": "F(4,3)", "fft_conv2d": 
             "winograd_f4x3_wrong_tile_overlap": "F(4,3)",
             "winograd_f4x3_drops_last_partial_tile": "F(4,3)",
             "fft_conv2d_output_length": "FFT"}
-BOUNDS = {"F(2,3)": dict(algorithm="winograd", tile=2), "F(4,3)": dict(algorithm="winograd", tile=4),
+BOUNDS = {"F(2,3)": dict(algorithm="winograd", tile=2),
+          "F(4,3)": dict(algorithm="winograd", tile=4),
           "FFT": dict(algorithm="fft")}
 KINDS = ("normal", "hdr", "integer")
 DTYPES = ("float32", "float64")
@@ -74,19 +75,28 @@ LARGEST_WORK = 2 ** 22  # C * O/g * H * W: keeps each problem to a fraction of a
 
 
 def problems(count, seed):
-    """``count`` random problem shapes: dicts of shapes and arguments."""
+    """2 * ``count`` random problem shapes: ``count`` of any size, ``count`` small
+    ones (1 to 3 channels, up to 8 x 8: where error/bound is largest)."""
     rng = np.random.default_rng(seed)
     drawn = []
-    while len(drawn) < count:
-        channels, out_channels = rng.choice(CHANNELS, 2)
-        height, width = rng.choice(SPATIAL, 2)
+    while len(drawn) < 2 * count:
+        small = len(drawn) >= count
+        if small:
+            channels, out_channels = rng.integers(1, 4, 2)
+            height, width = rng.integers(1, 9, 2)
+        else:
+            channels, out_channels = rng.choice(CHANNELS, 2)
+            height, width = rng.choice(SPATIAL, 2)
         groups = rng.choice([g for g in (1, 2, 4, channels) if channels % g == 0
                              and out_channels % g == 0])
+        padding = int(rng.integers(0, 3))
         if channels * out_channels // groups * height * width > LARGEST_WORK:
+            continue
+        if min(height, width) + 2 * padding < 3:
             continue
         drawn.append(dict(input=(int(rng.integers(1, 3)), int(channels), int(height), int(width)),
                           weight=(int(out_channels), int(channels // groups), 3, 3),
-                          bias=bool(rng.random() < 0.5), padding=int(rng.integers(0, 3)),
+                          bias=bool(rng.random() < 0.5), padding=padding,
                           groups=int(groups), seed=int(rng.integers(2 ** 31))))
     return drawn
 
@@ -109,8 +119,12 @@ def arrays(problem, kind, dtype):
             density /= 2
             x = np.where(keep < density, x, 0)
         return x, w, b
-    normal = lambda shape: (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)  # noqa: E731
-                            ) / np.sqrt(2) if complex_ else rng.standard_normal(shape)
+
+    def normal(shape):
+        if complex_:
+            return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
+        return rng.standard_normal(shape)
+
     x = normal(problem["input"])
     w = normal(problem["weight"]) / np.sqrt(n)
     b = normal(bias_shape) if problem["bias"] else None
