@@ -19,12 +19,12 @@ channel c and g_c its r x r filter (Lavin & Gray, "Fast algorithms for
 convolutional neural networks", CVPR 2016).  Barabasz, Anderson, Soodhalter
 and Gregg ("Error analysis and improving the accuracy of Winograd convolution
 for deep neural networks", ACM TOMS 46(4), 2020; arXiv:1803.10986) bound its
-error by counting, along each row of the three transform matrices, the
-roundings a term goes through (the row's number of non-zero entries, their
-alpha, beta, gamma) and multiplying by the transforms' norms; the 2-D nested
-algorithm applies each 1-D transform twice.  We keep the same counting but
-stop before norms are taken (the componentwise form of the same argument, as
-in Higham's Lemma 3.3 and section 3.5), which implies the normwise bound and
+error by the number of roundings a term goes through in each transform (set
+by the number of terms each row of the matrix sums) times the norms of the
+three transforms and of the data; the 2-D nested algorithm applies each 1-D
+transform twice.  We count the same roundings but stop before norms are
+taken: the componentwise form of the argument (Higham's Lemma 3.3 and
+section 3.5, as for the direct bound), which implies a normwise bound and
 is tighter:
 
     |Y_hat - Y| <= gamma_K * ( |AT| [ sum_c (|G| |g_c| |GT|) * (|BT| |d_c| |B|) ] |A| + |b| )
