@@ -36,7 +36,7 @@ def winograd_f4x3_wrong_tile_overlap(input, weight, bias=None, stride=1, padding
 
 def winograd_f4x3_drops_last_partial_tile(input, weight, bias=None, stride=1, padding=0,
                                           dilation=1, groups=1):
-    """F(4x4, 3x3) that computes only whole 4 x 4 tiles: outputs in a last partial tile stay zero."""
+    """F(4x4, 3x3) computing whole 4 x 4 tiles only: outputs of a last partial tile stay zero."""
     return _broken_winograd(input, weight, bias, stride, padding, dilation, groups,
                             whole_tiles_only=True)
 
