@@ -55,6 +55,11 @@ def pytest_addoption(parser):
                     help="where the implementation runs; the reference always runs on "
                          "the CPU (default: cpu)")
     add_flag_options(group)
+    group.addoption("--conv2d-error-model", default="direct", choices=ErrorModel.KINDS,
+                    help="how a correct implementation may round: 'direct' (sums of the "
+                         "products in any order: exact data bitwise) or 'transform' (Winograd "
+                         "or FFT forward: a normwise bound on both tiers; see the README) "
+                         "(default: direct)")
     group.addoption("--conv2d-summary", default=None, metavar="PATH",
                     help="write a markdown summary (per property family, the registry of "
                          "torch's known behaviour, environment) to PATH, e.g. "
@@ -78,7 +83,8 @@ def pytest_configure(config):
     except (ImplementationError, DeviceError) as error:
         raise pytest.UsageError(str(error)) from None
     apply_flags(config)
-    config.error_model = ErrorModel(tf32=tf32_in_effect(config))
+    config.error_model = ErrorModel(config.getoption("conv2d_error_model"),
+                                    tf32=tf32_in_effect(config))
     try:
         plugin = recheck.RegistryPlugin(config, replay.run_options(config.getoption))
     except registry.RegistryError as error:

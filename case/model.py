@@ -15,6 +15,8 @@ tool that replays a case need nothing else.
 
 import dataclasses
 
+import numpy as np
+
 import reference
 from reference import memory_format
 from reference.rules import ConvArgumentError
@@ -52,13 +54,6 @@ class Case:
         except ConvArgumentError as error:
             return error.rule
         return None
-
-    def bound(self, arrays, expected, model):
-        """Per element, the largest error a correct implementation may make under
-        ``model`` (``reference.ErrorModel``)."""
-        bias = None if arrays[2] is None else self._bias_per_output(arrays[2])
-        return model.bound(self.magnitude(arrays), expected, dot_length=self.dot_length,
-                           dtype=self.dtype, bias=bias)
 
     def __str__(self):
         return descriptor.format_case(self)
@@ -175,12 +170,32 @@ class Conv2dCase(Case):
     def magnitude(self, arrays):
         return reference.magnitude(*arrays, **self.arguments, padding_mode=self.padding_mode)
 
+    def bound(self, arrays, expected, model):
+        """Per element, the largest error a correct implementation may make under
+        ``model`` (``reference.ErrorModel``)."""
+        bias = None if arrays[2] is None else arrays[2][:, None, None]
+        magnitude = self.magnitude(arrays)
+        padded, geometry = self._zero_padded(arrays)
+        return model.bound(magnitude, expected, dot_length=geometry.dot_length, dtype=self.dtype,
+                           bias=bias, arrays=padded, geometry=geometry)
+
+    def _zero_padded(self, arrays):
+        """(arrays, geometry) of the same call with its padding mode's rows and columns
+        already in the input, so that what is left is zero padding (none)."""
+        if self.padding_mode == "zeros":
+            return arrays, self.geometry()
+        input, weight, bias = arrays
+        geometry = self.geometry()
+        top, bottom, left, right = geometry.padding
+        pads = [(0, 0)] * (input.ndim - 2) + [(top, bottom), (left, right)]
+        input = np.pad(input, pads, mode=reference.forward.PADDING_MODES[self.padding_mode])
+        same = dataclasses.replace(self, input_shape=input.shape, padding=0, padding_mode="zeros",
+                                   derived_from=None)
+        return (input, weight, bias), same.geometry()
+
     def grad_output(self, arrays):
         """A grad_output to backpropagate through the call (case/data.py)."""
         return grad_output_array(self, arrays)
-
-    def _bias_per_output(self, bias):
-        return bias[:, None, None]
 
     def output_memory_format(self, tensors):
         """The memory format the result must have (reference/memory_format.py); None

@@ -152,10 +152,6 @@ class PerSampleCase(Case):
         """The reference applied sample by sample."""
         return per_sample_reference.conv2d(*arrays, **self.arguments)
 
-    def magnitude(self, arrays):
-        return per_sample_reference.conv2d(*(None if a is None else abs(a) for a in arrays),
-                                           **self.arguments)
-
     def grad_output(self, arrays):
         """case/data.py's grad_output for the one grouped call, reshaped: each gradient
         element of that call is the same sum as here, so the exact tier's thinning
@@ -163,8 +159,12 @@ class PerSampleCase(Case):
         grouped = self.as_grouped_call()
         return grouped.grad_output(self.grouped_arrays(arrays)).reshape(self.output_shape)
 
-    def _bias_per_output(self, bias):
-        return bias[:, :, None, None]
+    def bound(self, arrays, expected, model):
+        """The one grouped call's bound, reshaped: each element is that call's element
+        (the same dot product, the same tile, the same plane)."""
+        grouped = self.as_grouped_call()
+        return grouped.bound(self.grouped_arrays(arrays), expected.reshape(grouped.output_shape),
+                             model).reshape(expected.shape)
 
     def output_memory_format(self, tensors):
         """None: a formulation's layout is its own business; its values are what count."""

@@ -101,20 +101,126 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
 
 
 
+def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, algorithm,
+                          tile=None, matrices=None, tile_origin="any", fft_lengths=None,
+                          magnitude=None, accumulation=None, include_direct=True):
+    """The largest error a correct Winograd or FFT conv2d may make, per element.
+
+    The transform error model (derivation, sources and assumptions:
+    ``reference/transform_bound.py``).  With u the unit roundoff of the working
+    precision (``accumulation``), y the exact output and C' = C/groups:
+
+    - ``algorithm="winograd"`` (F(m x m, r x r), tiles of m x m outputs):
+      ``gamma_K * (M_W + |b|)``, M_W = |AT| [sum_c (|G||g_c||GT|) * (|BT||d_c||B|)] |A|
+      over the tile that holds the element (the largest over its possible
+      positions when ``tile_origin="any"``), K = 2(k_A+k_B+k_G) + C' + 7
+      (+2 complex), k_X the most non-zeros in a row of X (Barabasz et al.,
+      ACM TOMS 2020, in componentwise form);
+    - ``algorithm="fft"`` (one 2-D FFT of lengths n1 x n2 per plane):
+      ``(1 + u) c_F S + u |y|``, S[n, o] = sum_c ||x_nc||_2 ||w_oc||_2 over the
+      group, c_F = (1 + eps_F)^3 (1 + theta)(1 + u) - 1, eps_F = t eta/(1 - t eta),
+      t = log2 n1 + log2 n2, eta = u + gamma_4 (sqrt 2 + u), theta = (1 +
+      sqrt 2 gamma_2)(1 + gamma_{C'-1}) - 1 (Higham, Accuracy and Stability,
+      2nd ed., Theorem 24.2);
+
+    plus the float64 reference's rounding ``gamma_{n+1}(2^-53) * M``, and for
+    float16/bfloat16 the output roundings of ``error_bound``.  With
+    ``include_direct`` the result is the elementwise maximum with
+    ``error_bound`` (a kernel may compute some outputs directly); a call the
+    algorithm cannot compute (stride or dilation not 1, another kernel size
+    for Winograd, an empty output) gets ``error_bound`` alone.
+
+    - ``input``, ``weight``, ``bias``: the float64/complex128 arrays the
+      implementation saw (bias may be None); 3-D input for unbatched calls;
+    - ``reference``: the exact output y (``reference.conv2d`` of them);
+    - ``geometry``: ``reference.resolve(...)`` of the call;
+    - ``dtype``: the dtype name of the data and result, e.g. ``"float32"``;
+    - ``algorithm``: ``"winograd"`` or ``"fft"``;
+    - ``tile``: m for Winograd (2 or 4 take Lavin & Gray's matrices for 3 x 3);
+    - ``matrices``: ``(AT, G, BT)`` for other points or tiles (then kernels of
+      G.shape[1] x G.shape[1]);
+    - ``tile_origin``: ``"any"`` (default: any tiling of m x m blocks) or
+      ``(i0, j0)``, the output index where the tiling starts;
+    - ``fft_lengths``: (n1, n2); default the powers of two at or above the
+      padded input size;
+    - ``magnitude``: M = ``magnitude(...)`` of the call if already computed;
+    - ``accumulation``: the working dtype (default: float32 for half types);
+    - ``include_direct``: also accept what the direct model accepts.
+    """
+    from reference import transform_bound as tb
+    from reference.forward import batched, padded, unbatched
+
+    accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
+    u, u_out = UNIT_ROUNDOFF[accumulation], UNIT_ROUNDOFF[dtype]
+    reference = np.asarray(reference)
+    bias_plane = None if bias is None else np.asarray(bias)[:, None, None]
+    if magnitude is None:
+        magnitude = conv2d_resolved(geometry, np.abs(input), np.abs(weight),
+                                    None if bias is None else np.abs(bias))
+    direct = error_bound(magnitude, reference, dot_length=geometry.dot_length, dtype=dtype,
+                         accumulation=accumulation, bias=bias_plane)
+    if algorithm == "winograd":
+        AT, G, BT = tb.winograd_matrices(tile, matrices)
+        covered = geometry.kernel == (G.shape[1], G.shape[1])
+    elif algorithm == "fft":
+        covered = True
+    else:
+        raise ValueError(f"algorithm={algorithm!r}: 'winograd' or 'fft'")
+    covered = (covered and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
+               and reference.size > 0 and geometry.in_channels > 0)
+    if not covered:
+        return direct
+
+    complex_data = np.iscomplexobj(input) or np.iscomplexobj(weight) or dtype.startswith("complex")
+    x = padded(geometry, batched(geometry, np.asarray(input)), np.asarray(input).dtype)
+    w = np.asarray(weight)
+    group_channels = geometry.in_channels // geometry.groups
+    if algorithm == "winograd":
+        K = tb.winograd_roundings(AT, G, BT, group_channels, complex_data)
+        M_W = tb.winograd_magnitude(np.abs(x), np.abs(w), geometry.groups, AT, G, BT,
+                                    tile_origin)
+        M_W = unbatched(geometry, M_W)
+        bound = gamma(K, u) * (M_W + (0 if bias is None else np.abs(bias_plane)))
+    else:
+        lengths = tuple(fft_lengths or tb.power_of_two_lengths(x.shape[-2:]))
+        if lengths[0] < x.shape[-2] or lengths[1] < x.shape[-1]:
+            raise ValueError(f"fft_lengths={lengths} cannot hold the padded input "
+                             f"{x.shape[-2:]}: the circular convolution would wrap around")
+        S = tb.fft_plane_norms(x, w, geometry.groups)[:, :, None, None]
+        S = unbatched(geometry, np.broadcast_to(S, (*S.shape[:2], *geometry.output_size)))
+        bound = (1 + u) * tb.fft_roundings(lengths, group_channels, u) * S + u * np.abs(reference)
+    bound = bound + gamma(geometry.dot_length + 1, UNIT_ROUNDOFF["float64"]) * magnitude
+    if u_out > u:
+        bound = bound * (1 + u_out) + u_out * np.abs(reference) + UNDERFLOW[dtype]
+        if bias_plane is not None:
+            bound = bound + u_out * np.abs(reference - bias_plane) + UNDERFLOW[dtype]
+    return np.maximum(bound, direct) if include_direct else bound
+
+
 @dataclasses.dataclass(frozen=True)
 class ErrorModel:
     """Which algorithms a correct implementation may use, and so how it is judged.
 
-    ``direct`` (the default): every output element is a sum of its n products
-    in some order (direct, blocked, GEMM), so exact-tier data give identical
-    bits and float-tier data stay within ``error_bound``.  ``tf32``: float32
-    operands are rounded to TF32 first (CUDA with TF32 allowed).
+    - ``direct`` (the default): every output element is a sum of its n products
+      in some order (direct, blocked, GEMM), so exact-tier data give identical
+      bits and float-tier data stay within ``error_bound``;
+    - ``transform``: the forward result may come from a fast algorithm whose
+      error is normwise: Winograd F(2x2, 3x3) or F(4x4, 3x3) on any tiling, or
+      an FFT of power-of-two lengths per plane.  Both tiers are held to the
+      largest of those algorithms' bounds and the direct one
+      (``transform_error_bound``), and a NaN or inf may reach any output of a
+      plane that holds one (a tile or a plane transform mixes it in).
+      Gradients are sums of products, judged as under ``direct``.
+
+    ``tf32``: float32 operands are rounded to TF32 first (CUDA with TF32 allowed).
     """
 
     kind: str = "direct"
     tf32: bool = False
 
-    KINDS = ("direct",)
+    KINDS = ("direct", "transform")
+    ALGORITHMS = (dict(algorithm="winograd", tile=2), dict(algorithm="winograd", tile=4),
+                  dict(algorithm="fft"))
 
     def __post_init__(self):
         if self.kind not in self.KINDS:
@@ -125,10 +231,25 @@ class ErrorModel:
         """Whether exact-tier data must give the reference's bits."""
         return self.kind == "direct"
 
-    def bound(self, magnitude, reference, *, dot_length, dtype, bias=None):
-        """Per element, the largest error this model allows (``error_bound``)."""
-        return error_bound(magnitude, reference, dot_length=dot_length, dtype=dtype, bias=bias,
-                           tf32=self.tf32)
+    @property
+    def nonfinite_spreads_within_planes(self):
+        """Whether a NaN or inf may reach every output of its (sample, channel) plane."""
+        return self.kind == "transform"
+
+    def bound(self, magnitude, reference, *, dot_length, dtype, bias=None, arrays=None,
+              geometry=None):
+        """Per element, the largest error this model allows: ``error_bound``, or for a
+        forward call under ``transform`` (``arrays`` and ``geometry`` given) the
+        largest of the fast algorithms' ``transform_error_bound``s."""
+        direct = error_bound(magnitude, reference, dot_length=dot_length, dtype=dtype, bias=bias,
+                             tf32=self.tf32)
+        if self.kind == "direct" or arrays is None:
+            return direct
+        input, weight, bias_vector = arrays
+        bounds = [transform_error_bound(input, weight, bias_vector, reference, geometry=geometry,
+                                        dtype=dtype, magnitude=magnitude, **algorithm)
+                  for algorithm in self.ALGORITHMS]
+        return np.maximum.reduce([direct, *bounds])
 
     def __str__(self):
         return self.kind + (" with TF32 operands" if self.tf32 else "")

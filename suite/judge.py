@@ -94,19 +94,22 @@ def _first(mask):
     return np.argwhere(mask)[0].tolist()
 
 
-def compare_values(actual, expected, *, exact, bound, name, source):
+def compare_values(actual, expected, *, exact, bound, name, source, spread_in_planes=False):
     """(problems, error/bound ratio) of ``actual`` against ``expected`` (NumPy).
 
     Where ``expected`` is NaN, ``actual`` must be NaN; where it is infinite,
     ``actual`` must be non-finite (a kernel may add products with zero that the
     reference does not make, and inf * 0 is NaN); elsewhere ``actual`` must be
-    finite and, on exact data, equal, otherwise within ``bound``.
+    finite (``spread_in_planes``: except in a (sample, channel) plane that holds
+    a NaN or inf) and, on exact data, equal, otherwise within ``bound``.
     """
     problems = []
     finite = np.isfinite(expected)
     got_finite = np.isfinite(actual)
     missed = (np.isnan(expected) & ~np.isnan(actual)) | (~finite & ~np.isnan(expected) & got_finite)
     spread = finite & ~got_finite
+    if spread_in_planes and expected.ndim >= 2:
+        spread &= finite.all(axis=(-2, -1), keepdims=True)
     if missed.any():
         at = _first(missed)
         problems.append(Problem("nonfinite_missed", (
@@ -293,8 +296,9 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
         expected = case.expected(arrays)
         got = as_numpy(output)
         bound = None if exact else case.bound(arrays, expected, model)
-        problems, finding.ratio = compare_values(got, expected, exact=exact, bound=bound,
-                                                 name="out", source="the reference")
+        problems, finding.ratio = compare_values(
+            got, expected, exact=exact, bound=bound, name="out", source="the reference",
+            spread_in_planes=model.nonfinite_spreads_within_planes)
         finding.problems += problems
         same = (got == expected) | (np.isnan(got) & np.isnan(expected))
         finding.lines.append(("values", f"{int(np.count_nonzero(~same))} of {got.size} elements "
@@ -362,14 +366,13 @@ def require(finding):
         raise AssertionError(finding.message())
 
 
-def agreement(case, actual, other, arrays, model, *, name="out", source, region=()):
+def agreement(case, actual, other, arrays, model, *, name="out", source):
     """The finding of two results of the same call computed two ways (``other`` as
-    NumPy, ``source`` says how), over ``region`` (an index) of ``case``'s output:
-    identical on exact-tier data under the direct model; otherwise each is within
-    the rounding bound of the truth, so they are within twice that bound of each
-    other."""
+    NumPy, ``source`` says how): identical on exact-tier data under the direct
+    model; otherwise each is within the rounding bound of the truth, so they are
+    within twice that bound of each other."""
     exact = case.tier == "exact" and model.bitwise_on_exact_data
-    bound = None if exact else 2 * case.bound(arrays, case.expected(arrays), model)[region]
+    bound = None if exact else 2 * case.bound(arrays, case.expected(arrays), model)
     return agree(case, actual, other, exact=exact, bound=bound, name=name, source=source)
 
 

@@ -137,6 +137,7 @@ def main(argv=None):
     parser.add_argument("ids", nargs="*")
     parser.add_argument("--conv2d-impl", required=True)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--conv2d-error-model", default="direct")
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
     for name, default in FLAG_DEFAULTS.items():
@@ -146,7 +147,8 @@ def main(argv=None):
     torch.backends.mkldnn.enabled = args.onednn == "on"
     options = argparse.Namespace(getoption=lambda name: getattr(args, name))
     apply_flags(options)
-    conv2d, model = load_implementation(args.conv2d_impl), ErrorModel(tf32=tf32_in_effect(options))
+    conv2d = load_implementation(args.conv2d_impl)
+    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
     entries = {entry.id: entry for entry in registry.load()}
     print(json.dumps({entry_id: recheck_here(entries[entry_id], conv2d, args.device, model)
                       for entry_id in args.ids}))

@@ -67,7 +67,7 @@ def command(case, options, property=None):
     return " ".join(words)
 
 
-REPEATED = ("conv2d_impl", "device", "torch_threads", *FLAG_DEFAULTS)
+REPEATED = ("conv2d_impl", "conv2d_error_model", "device", "torch_threads", *FLAG_DEFAULTS)
 
 
 def run_options(getoption):
@@ -256,6 +256,8 @@ def add_implementation_arguments(parser):
     options spell them."""
     parser.add_argument("--conv2d-impl", default=DEFAULT, metavar="MODULE:ATTR",
                         help=f"the conv2d under test (default: {DEFAULT}) or a preset name")
+    parser.add_argument("--conv2d-error-model", default="direct", choices=ErrorModel.KINDS,
+                        help="how a correct implementation may round (default: direct)")
     parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--torch-threads", default=1, type=_positive, metavar="N",
                         help="torch intra-op threads (default: 1, as the test run)")
@@ -277,7 +279,7 @@ def load_implementation_arguments(parser, args):
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
     torch.set_num_threads(args.torch_threads)
     apply_flags(options)
-    model = ErrorModel(tf32=tf32_in_effect(options))
+    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
     registry.activate(registry.Registry(
         entries, recheck=Rechecker(run_options(lambda name: getattr(args, name)))))
     return conv2d, model

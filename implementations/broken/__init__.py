@@ -23,6 +23,7 @@ class BrokenImplementation:
     caught_by: tuple
     bug: str
     kills_the_process: bool = False
+    options: tuple = ()  # pytest options it is judged under (an error model)
 
     @property
     def spec(self):
@@ -30,9 +31,10 @@ class BrokenImplementation:
         return f"{self.module}:{self.name}"
 
 
-def broken(*, caught_by, kills_the_process=False):
+def broken(*, caught_by, kills_the_process=False, options=()):
     """Register a broken implementation and the properties that must catch it
-    (``kills_the_process``: it crashes, so the self-check runs it under xdist)."""
+    (``kills_the_process``: it crashes, so the self-check runs it under xdist;
+    ``options``: the suite's options it is judged under, e.g. an error model)."""
     if isinstance(caught_by, str) or not caught_by:
         raise ValueError("caught_by: a non-empty list of conformance property ids")
 
@@ -41,7 +43,7 @@ def broken(*, caught_by, kills_the_process=False):
         if not doc:
             raise ValueError(f"{function.__name__}: say what the bug is in its docstring")
         entry = BrokenImplementation(function.__name__, function.__module__, tuple(caught_by),
-                                     doc.splitlines()[0], kills_the_process)
+                                     doc.splitlines()[0], kills_the_process, tuple(options))
         REGISTRY[entry.spec] = entry
         return function
     return register

@@ -26,7 +26,11 @@ from implementations.broken import all_broken
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFORMANCE = sorted((ROOT / "tests").glob("test_*.py"))
-CORRECT = ["without_mkldnn", "accumulating_in_float64", "im2col_matmul"]
+CORRECT = ["correct:without_mkldnn", "correct:accumulating_in_float64", "correct:im2col_matmul"]
+# Correct fast algorithms: they pass under the transform error model and must
+# fail under the direct one, which no Winograd or FFT kernel can satisfy.
+TRANSFORM_KERNELS = ["transform:winograd_f2x3", "transform:winograd_f4x3", "transform:fft_conv2d"]
+TRANSFORM = ("--conv2d-error-model=transform",)
 
 
 def conformance_ids():
@@ -57,12 +61,13 @@ def test_every_property_a_broken_implementation_names_exists():
     assert not unknown, f"{unknown}: no conformance property has these ids [suite/properties.py]"
 
 
-def run_suite(spec, properties, profile, outcomes, under_xdist=False):
-    """pytest on the conformance properties ``properties`` (all if None) against ``spec``;
-    (exit code, output); the outcomes per property id land in ``outcomes``."""
+def run_suite(spec, properties, profile, outcomes, under_xdist=False, options=()):
+    """pytest on the conformance properties ``properties`` (all if None) against ``spec``
+    with ``options``; (exit code, output); the outcomes per property id land in
+    ``outcomes``."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header",
                "-rf", "--tb=line", f"--conv2d-impl={spec}", f"--hypothesis-profile={profile}",
-               f"--conv2d-outcomes={outcomes}", "--ignore=tests/meta", "tests"]
+               f"--conv2d-outcomes={outcomes}", *options, "--ignore=tests/meta", "tests"]
     command += ["-n", "1"] if under_xdist else ["-p", "no:xdist"]
     if properties is not None:
         command.append(f"--conv2d-properties={','.join(properties)}")
@@ -76,7 +81,8 @@ def run_suite(spec, properties, profile, outcomes, under_xdist=False):
 def test_the_suite_fails_a_broken_conv2d(implementation, tmp_path):
     path = tmp_path / "outcomes.json"
     code, output = run_suite(implementation.spec, implementation.caught_by, "selfcheck", path,
-                             under_xdist=implementation.kills_the_process)
+                             under_xdist=implementation.kills_the_process,
+                             options=implementation.options)
     outcomes = json.loads(path.read_text()) if path.exists() else {}
     missed = [entry for entry in implementation.caught_by
               if not any(outcome == "failed" and (item == entry or item.split("[", 1)[0] == entry)
@@ -88,10 +94,23 @@ def test_the_suite_fails_a_broken_conv2d(implementation, tmp_path):
 
 
 @pytest.mark.selfcheck
-@pytest.mark.parametrize("name", CORRECT)
-def test_the_suite_passes_a_correct_conv2d_on_every_property(name, tmp_path):
-    code, output = run_suite(f"implementations.correct:{name}", None, "ci",
-                             tmp_path / "outcomes.json")
+@pytest.mark.parametrize("name, options", [(name, ()) for name in CORRECT]
+                         + [(name, TRANSFORM) for name in TRANSFORM_KERNELS])
+def test_the_suite_passes_a_correct_conv2d_on_every_property(name, options, tmp_path):
+    code, output = run_suite(f"implementations.{name}", None, "ci", tmp_path / "outcomes.json",
+                             options=options)
     assert code == 0, (
-        f"implementations.correct:{name} is correct but the suite failed it "
+        f"implementations.{name} {' '.join(options)} is correct but the suite failed it "
         f"(exit code {code}, expected 0)\n{output[-4000:]}")
+
+
+@pytest.mark.selfcheck
+@pytest.mark.parametrize("name", TRANSFORM_KERNELS)
+def test_the_direct_error_model_rejects_a_fast_algorithm(name, tmp_path):
+    path = tmp_path / "outcomes.json"
+    code, output = run_suite(f"implementations.{name}", ["forward.exact", "forward.float"],
+                             "ci", path)
+    outcomes = json.loads(path.read_text()) if path.exists() else {}
+    assert code == 1 and "failed" in outcomes.values(), (
+        f"implementations.{name} is not a sum of its products, so the direct model must reject "
+        f"it, but pytest exit code {code}, outcomes {outcomes}\n{output[-4000:]}")

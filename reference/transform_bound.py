@@ -1,0 +1,277 @@
+"""Rounding-error bounds for conv2d by Winograd and by FFT: the transform model.
+
+A Winograd or FFT conv2d is not a sum of the n products of each output, so the
+direct bound ``gamma_{n+1} * M`` (``numerics.error_bound``) does not hold for
+it: its errors come from rounding transformed values whose size has nothing to
+do with M.  The bounds here are derived, not fitted; ``numerics.
+transform_error_bound`` is the entry point, this module the derivation.
+
+Notation: u is the unit roundoff of the working precision (float32 for
+float16/bfloat16 data, which are transformed in float32), gamma_k = k*u/(1-k*u)
+(Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., 2002,
+section 3.1), |.| elementwise absolute value (complex modulus), C' = C/groups.
+
+Winograd F(m x m, r x r)
+------------------------
+Per output tile, Y = AT [ sum_c (G g_c GT) * (BT d_c B) ] A, with AT (m x a),
+G (a x r), BT (a x a), a = m + r - 1, d_c the tile's a x a input window of
+channel c and g_c its r x r filter (Lavin & Gray, "Fast algorithms for
+convolutional neural networks", CVPR 2016).  Barabasz, Anderson, Soodhalter
+and Gregg ("Error analysis and improving the accuracy of Winograd convolution
+for deep neural networks", ACM TOMS 46(4), 2020; arXiv:1803.10986) bound its
+error by the number of roundings a term goes through in each transform (set
+by the number of terms each row of the matrix sums) times the norms of the
+three transforms and of the data; the 2-D nested algorithm applies each 1-D
+transform twice.  We count the same roundings but stop before norms are
+taken: the componentwise form of the argument (Higham's Lemma 3.3 and
+section 3.5, as for the direct bound), which implies a normwise bound and
+is tighter:
+
+    |Y_hat - Y| <= gamma_K * ( |AT| [ sum_c (|G| |g_c| |GT|) * (|BT| |d_c| |B|) ] |A| + |b| )
+
+with K = 2 (k_A + 1) + 2 (k_B + 1) + 2 (k_G + 1) + 1 + (C' - 1) + 1, k_X the
+largest number of non-zeros in a row of X.  Each 1-D transform row is a sum
+of k_X terms (const * value): the constant's own rounding to the working
+precision (1/6 is not a float), the product and k_X - 1 additions in any
+order give each term at most k_X + 1 relative perturbations (1 + delta),
+|delta| <= u; two passes per transform; one for the pointwise product; C' - 1
+for the channel sum (any order, blocked or GEMM); one for adding the bias.
+Every elementary term of the expanded expression therefore carries at most K
+factors, and Lemma 3.3 of Higham bounds the product of K of them by
+gamma_K.  Complex data: a complex product costs sqrt(2)*gamma_2 <= gamma_3
+(Higham, Lemma 3.5), so K + 2; complex sums and real-times-complex products
+are modulus-relative u.  For F(4,3) with Lavin's matrices k_A = 5, k_B = 4,
+k_G = 3: K = C' + 31; for F(2,3): K = C' + 23.
+
+We call the bracket the Winograd magnitude M_W: the direct model's
+M = conv(|x|, |w|) is the same expression with every transform replaced by
+its exact product (M_W >= M elementwise, since the algorithm is exact).  Its
+size relative to M is the algorithm's amplification (larger for F(4,3), and
+very large where a tile reads large inputs that an output itself does not).
+
+Assumptions: stride 1, dilation 1, an r x r kernel; the transform matrices
+(the points: 0, +-1, infinity for F(2,3); 0, +-1, +-2, infinity for F(4,3),
+Lavin's scaling) are the ones given; each transform row is evaluated as a sum
+of its non-zero terms (any order; a kernel that factors the transforms into
+other intermediate sums is not covered); every output tile is an m x m block
+of consecutive outputs whose input window is the a x a block it reads, zeros
+beyond the padded input.  ``tile_origin="any"`` takes, for each output, the
+largest bound over the m x m positions it can hold in a tile, so tiles may
+start anywhere (shifted last tiles, partial tiles, other alignments);
+``tile_origin=(0, 0)`` assumes tiles aligned at the output's origin (tighter
+where a position's AT row is small).  No underflow or overflow (Higham's
+standard model, as for the direct bound).
+
+FFT
+---
+One 2-D DFT of lengths (n1, n2) per padded image plane x_c and per filter
+w_oc (zero-padded), a pointwise product summed over the group's channels, one
+inverse DFT, the first out_h x out_w values kept (no wrap-around, since
+n_i >= the padded size).  Higham, section 24.1, Theorem 24.2: for the
+radix-2 Cooley-Tukey FFT of length n = 2^t with computed twiddle factors
+off by at most mu,
+
+    ||fl(F x) - F x||_2 <= eps_F * ||F x||_2,   eps_F = t*eta / (1 - t*eta),
+    eta = mu + gamma_4 * (sqrt(2) + mu).
+
+A 2-D DFT is 1-D DFTs along rows then columns, so t = log2 n1 + log2 n2.  The
+proof bounds each butterfly level A_k entrywise (|dA_k| <= eta |A_k|), and
+the butterfly graph has one path from each input to each output, so the same
+proof also gives the componentwise |fl(F p) - F p| <= eps_F * |F| |p|.  With
+P = sum_c X_c * W_oc (X = F x, W = F w, unnormalised, ||X||_2 = sqrt(N) ||x||_2,
+N = n1 n2), the computed output z_hat of one (sample, output channel) plane:
+
+    |z_hat_i - z_i| <= (1/N) sum_k |P_hat_k - P_k|  +  eps_F (1/N) sum_k |P_hat_k|
+
+where P_hat_k - P_k = sum_c (dX W + X dW + dX dW + theta X_hat W_hat), |theta| <=
+(1 + sqrt(2) gamma_2)(1 + gamma_{C'-1}) - 1 (complex product, then a sum of C'
+complex terms), and (1/N) sum_k |A_k| |B_k| <= (1/N) ||A||_2 ||B||_2 (Cauchy-
+Schwarz) turns every term into a multiple of ||x_c||_2 ||w_oc||_2.  Adding
+the bias rounds once more.  So, for every output element of the plane,
+
+    |y_hat - y| <= (1 + u) c_F S + u |y|,   S = sum_{c in group} ||x_c||_2 ||w_oc||_2,
+    c_F = (1 + eps_F)^3 (1 + theta) (1 + u) - 1
+
+(the last (1 + u): the 1/N scaling, exact for powers of two).  S is the same
+for every element of the plane: the error is normwise, spread over the plane
+(a small output next to large ones gets the large ones' error).
+
+Assumptions: stride 1, dilation 1; the FFT lengths (default: the powers of two
+at or above the padded size, which is what ``implementations.transform.
+fft_conv2d`` uses); a Cooley-Tukey FFT of radix 2, 4 or 8 (radix 4 and 8
+butterflies are two or three radix-2 levels whose inner twiddles +-i are
+exact or cost at most eta) with twiddles accurate to mu = u; real-input
+FFTs (rfft) qualify (their extra level is one butterfly level).  A length
+that is not a power of two is counted as t = ceil(log2 n), which covers
+radices 3 and 5 but not Bluestein or large prime radices.  One FFT per whole
+plane: an overlap-add tiling that sums several tiles into one output is not
+covered.
+
+Both bounds add the float64 reference's own rounding (gamma_{n+1}(2^-53) M),
+and for float16/bfloat16 the rounding of the output (as the direct bound:
+(1 + u_out) times the bound, + u_out |y|, + u_out |y - b| for a separate
+bias pass, + half a subnormal spacing each).
+"""
+
+import math
+
+import numpy as np
+
+# The transform matrices the Winograd bound assumes by default (AT, G, BT),
+# per tile size m, for 3 x 3 kernels: Lavin & Gray's, points 0, +-1, inf (m = 2)
+# and 0, +-1, +-2, inf with the 1/4, 1/6, 1/12, 1/24 factors in G (m = 4).
+# Only their absolute values and non-zero patterns enter the bound.
+WINOGRAD_MATRICES = {
+    2: (
+        ((1, 1, 1, 0), (0, 1, -1, -1)),
+        ((1, 0, 0), (1 / 2, 1 / 2, 1 / 2), (1 / 2, -1 / 2, 1 / 2), (0, 0, 1)),
+        ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)),
+    ),
+    4: (
+        ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1)),
+        ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6),
+         (1 / 24, 1 / 12, 1 / 6), (1 / 24, -1 / 12, 1 / 6), (0, 0, 1)),
+        ((4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0),
+         (0, -2, -1, 2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1)),
+    ),
+}
+
+# Bound the size of the intermediate (N, C, origins, a*a) array in the
+# Winograd magnitude: channels are processed in chunks of at most this many values.
+_CHUNK_VALUES = 2 ** 22
+
+
+def winograd_matrices(tile, matrices=None):
+    """(AT, G, BT) as float64 arrays: the given ones, or the default for ``tile``."""
+    if matrices is None:
+        if tile not in WINOGRAD_MATRICES:
+            raise ValueError(f"no default Winograd matrices for tile {tile}: pass matrices=")
+        matrices = WINOGRAD_MATRICES[tile]
+    AT, G, BT = (np.asarray(M, dtype=np.float64) for M in matrices)
+    m, a = AT.shape
+    if BT.shape != (a, a) or G.shape[0] != a or G.shape[1] != a - m + 1:
+        raise ValueError(f"inconsistent Winograd matrices: AT {AT.shape}, G {G.shape}, "
+                         f"BT {BT.shape}")
+    if tile is not None and tile != m:
+        raise ValueError(f"tile={tile} but AT has {m} rows")
+    return AT, G, BT
+
+
+def winograd_roundings(AT, G, BT, group_channels, complex_data):
+    """K: the most roundings an elementary term of a Winograd output goes through."""
+    longest = lambda M: int(np.count_nonzero(M, axis=1).max())  # noqa: E731
+    K = 2 * (longest(AT) + 1) + 2 * (longest(BT) + 1) + 2 * (longest(G) + 1)
+    K += 1 + (group_channels - 1) + 1  # product, channel sum, bias
+    return K + (2 if complex_data else 0)
+
+
+def winograd_magnitude(padded_abs, weight_abs, groups, AT, G, BT, tile_origin="any"):
+    """M_W = |AT| [sum_c (|G||g_c||GT|) * (|BT||d_c||B|)] |A| per output element.
+
+    ``padded_abs``: |input| with its padding, (N, C, Hp, Wp); ``weight_abs``:
+    (O, C/groups, r, r).  ``tile_origin``: "any" (the largest over every
+    position an output can hold in a tile) or (i0, j0), the output index at
+    which the tiling starts (tiles cover i0 + k*m ... i0 + k*m + m - 1).
+    """
+    AT, G, BT = np.abs(AT), np.abs(G), np.abs(BT)
+    m, a = AT.shape
+    batch, channels, hp, wp = padded_abs.shape
+    out_channels, group_channels, r, _ = weight_abs.shape
+    out_size = (hp - r + 1, wp - r + 1)
+    # The tile origins to evaluate, per axis: every origin -(m-1) ... out-1 for
+    # "any", else those of the tiling (first <= 0, then every m up to out - 1).
+    if tile_origin == "any":
+        grids = [(-(m - 1), 1, size + m - 1) for size in out_size]
+    else:
+        grids = []
+        for start, size in zip(tile_origin, out_size):
+            first = start % m - (m if start % m else 0)
+            grids.append((first, m, -(-(size - first) // m)))
+    (first_h, step_h, count_h), (first_w, step_w, count_w) = grids
+    # Zero-extend so that every tile's a x a window lies inside: m - 1 before.
+    extended = np.pad(padded_abs, ((0, 0), (0, 0), (m - 1, m + a), (m - 1, m + a)))
+    U = G @ weight_abs @ G.T  # (O, C', a, a)
+    per_group = out_channels // groups
+    positions = batch * count_h * count_w
+    P = np.zeros((a * a, out_channels, positions))
+    chunk = max(1, _CHUNK_VALUES // max(1, positions * a * a))
+    for g in range(groups):
+        rows = slice(g * per_group, (g + 1) * per_group)
+        for start in range(0, group_channels, chunk):
+            stop = min(group_channels, start + chunk)
+            block = extended[:, g * group_channels + start:g * group_channels + stop]
+            V = _separable_windows(block, BT, (first_h + m - 1, step_h, count_h),
+                                   (first_w + m - 1, step_w, count_w))
+            V = V.transpose(4, 5, 1, 0, 2, 3).reshape(a * a, stop - start, positions)
+            Ug = U[rows, start:stop].transpose(2, 3, 0, 1).reshape(a * a, per_group, stop - start)
+            P[:, rows] += Ug @ V
+    # Output transform for every in-tile position (p, q): Q[p, q] = sum |AT|_p,al |AT|_q,be P[al,be]
+    Q = (np.kron(AT, AT) @ P.reshape(a * a, -1)).reshape(m, m, out_channels, batch,
+                                                          count_h, count_w)
+    Q = Q.transpose(0, 1, 3, 2, 4, 5)  # (m, m, N, O, count_h, count_w)
+    i, j = np.arange(out_size[0]), np.arange(out_size[1])
+    if tile_origin != "any":
+        # each output's tile (index k) and position p in it: i = first + k*m + p
+        (k_i, p_i), (k_j, p_j) = divmod(i - first_h, m), divmod(j - first_w, m)
+        Q = Q[p_i[:, None], p_j[None, :], :, :, k_i[:, None], k_j[None, :]]  # (H, W, N, O)
+        return Q.transpose(2, 3, 0, 1)
+    result = np.zeros((batch, out_channels, *out_size))
+    for p in range(m):
+        for q in range(m):
+            # output (i, j) at in-tile position (p, q): its tile starts at (i - p, j - q),
+            # origin index i - p + (m - 1)
+            np.maximum(result, Q[p, q][:, :, m - 1 - p:m - 1 - p + out_size[0],
+                                       m - 1 - q:m - 1 - q + out_size[1]], out=result)
+    return result
+
+
+def _separable_windows(block, BT, grid_h, grid_w):
+    """|BT| d |B| for the a x a window at every grid origin: (N, c, count_h, count_w, a, a).
+
+    ``grid_*``: (first index into ``block``, step, count) per axis.
+    """
+    a = BT.shape[0]
+    (first_h, step_h, count_h), (first_w, step_w, count_w) = grid_h, grid_w
+    span_h, span_w = step_h * (count_h - 1) + 1, step_w * (count_w - 1) + 1
+    # Rows: R[..., o, col, al] = sum_k |BT|_al,k block[..., o + k, col]
+    rows = np.stack([block[:, :, first_h + k:first_h + k + span_h:step_h] for k in range(a)],
+                    axis=-1)
+    rows = (rows.reshape(-1, a) @ BT.T).reshape(*rows.shape[:-1], a)
+    # Columns: V[..., o, o', al, be] = sum_l |BT|_be,l R[..., o, o' + l, al]
+    cols = np.stack([rows[:, :, :, first_w + l:first_w + l + span_w:step_w] for l in range(a)],
+                    axis=-1)  # (N, c, count_h, count_w, al, l)
+    return (cols.reshape(-1, a) @ BT.T).reshape(cols.shape)
+
+
+def fft_roundings(lengths, group_channels, u):
+    """c_F: the relative factor of the FFT bound, for FFT lengths (n1, n2)."""
+    t = sum(math.ceil(math.log2(n)) for n in lengths if n > 1)
+    eta = u + _gamma(4, u) * (math.sqrt(2) + u)  # twiddles accurate to mu = u
+    if t * eta >= 1:
+        raise ValueError(f"FFT of lengths {lengths} is unbounded at u={u}")
+    eps = t * eta / (1 - t * eta)
+    theta = (1 + math.sqrt(2) * _gamma(2, u)) * (1 + _gamma(group_channels - 1, u)) - 1
+    return (1 + eps) ** 3 * (1 + theta) * (1 + u) - 1
+
+
+def fft_plane_norms(padded, weight, groups):
+    """S[n, o] = sum over o's group of ||x_nc||_2 ||w_oc||_2 (plane 2-norms)."""
+    batch, channels = padded.shape[:2]
+    out_channels, group_channels = weight.shape[:2]
+    x_norms = np.sqrt((np.abs(padded) ** 2).sum(axis=(2, 3)))  # (N, C)
+    w_norms = np.sqrt((np.abs(weight) ** 2).sum(axis=(2, 3)))  # (O, C')
+    x_norms = x_norms.reshape(batch, groups, 1, group_channels)
+    w_norms = w_norms.reshape(1, groups, out_channels // groups, group_channels)
+    return (x_norms * w_norms).sum(axis=3).reshape(batch, out_channels)
+
+
+def power_of_two_lengths(padded_size):
+    return tuple(1 << max(0, (s - 1).bit_length()) for s in padded_size)
+
+
+def _gamma(k, u):
+    if k <= 0:
+        return 0.0
+    if k * u >= 1:
+        raise ValueError(f"gamma_{k} is unbounded for u={u}")
+    return k * u / (1 - k * u)
