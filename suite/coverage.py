@@ -43,6 +43,7 @@ import ctypes
 import dataclasses
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -77,6 +78,7 @@ class Execution:
     implementation: str  # e.g. brg_conv_fwd:avx512_core
     engine: str = "cpu"
     problem: str = ""    # benchdnn problem descriptor, e.g. mb2_ic16oc32_ih14oh14kh3...
+    kind: str = "convolution"  # the primitive kind (reorder, matmul, ...) when asked for any
 
 
 def parse_line(line, kinds=("convolution",)):
@@ -97,11 +99,12 @@ def parse_line(line, kinds=("convolution",)):
     if index > 0 and fields[index - 1] == "graph":
         return None  # oneDNN graph API partitions have their own layout
     rest = fields[index + 1:index + 5]
-    if len(rest) < 4 or rest[0] not in ("cpu", "gpu") or rest[1] not in kinds:
+    if len(rest) < 4 or rest[0] not in ("cpu", "gpu") or (kinds is not None
+                                                         and rest[1] not in kinds):
         return None
-    engine, _, implementation, pass_kind = rest
+    engine, kind, implementation, pass_kind = rest
     problem = next((field for field in fields[index + 5:] if _PROBLEM.match(field)), "")
-    return Execution(pass_kind, implementation, engine, problem)
+    return Execution(pass_kind, implementation, engine, problem, kind)
 
 
 def parse_info(line):
@@ -119,24 +122,27 @@ def parse_info(line):
 
 
 def parse_verbose(text):
-    """(Counter of (pass, implementation) executions, {info name: value}, other lines).
+    """(Counter of convolution (pass, implementation) executions, {info name: value},
+    other output, Counter of executions per primitive kind).
 
     ``other`` holds every line that is not oneDNN's (the test's own C-level
     output), so the caller can pass it on."""
-    counts, info, other = collections.Counter(), {}, []
+    counts, info, other, kinds = collections.Counter(), {}, [], collections.Counter()
     for line in text.splitlines(keepends=True):
         if not line.startswith(_MARKERS):
             other.append(line)
             continue
         if ",exec," in line:
-            execution = parse_line(line)
+            execution = parse_line(line, kinds=None)
             if execution is not None:
-                counts[execution.pass_kind, execution.implementation] += 1
+                kinds[execution.kind] += 1
+                if execution.kind == "convolution":
+                    counts[execution.pass_kind, execution.implementation] += 1
         elif ",info," in line:
             found = parse_info(line)
             if found:
                 info.setdefault(*found)
-    return counts, info, "".join(other)
+    return counts, info, "".join(other), kinds
 
 
 # --------------------------------------------------------------------------
@@ -144,10 +150,23 @@ def parse_verbose(text):
 # --------------------------------------------------------------------------
 
 def _pair(value):
-    if isinstance(value, int):
+    if type(value) is int:
         return [value, value]
     value = [int(v) for v in value]
     return value * 2 if len(value) == 1 else value
+
+
+_backend_names = {}  # torch._C._ConvBackend member -> name (the enum's .name costs ~5 us)
+
+
+def _backend_name(chosen):
+    name = _backend_names.get(chosen)
+    if name is None:
+        import torch
+        _backend_names.update((member, key) for key, member in
+                              torch._C._ConvBackend.__members__.items())
+        name = _backend_names.get(chosen) or chosen.name
+    return name
 
 
 def conv_backend(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -163,10 +182,9 @@ def conv_backend(input, weight, bias=None, stride=1, padding=0, dilation=1, grou
         import torch
         if not (isinstance(input, torch.Tensor) and isinstance(weight, torch.Tensor)):
             return "unknown"
-        functorch = torch._C._functorch
-        if any(functorch.is_functorch_wrapped_tensor(t) for t in (input, weight)
-               if t is not None) or (isinstance(bias, torch.Tensor)
-                                     and functorch.is_functorch_wrapped_tensor(bias)):
+        wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+        if wrapped(input) or wrapped(weight) or (isinstance(bias, torch.Tensor)
+                                                 and wrapped(bias)):
             return "functorch"
         if input.dim() == 3 and weight.dim() == 4:
             input = input.unsqueeze(0)
@@ -193,7 +211,7 @@ def conv_backend(input, weight, bias=None, stride=1, padding=0, dilation=1, grou
             padding = _pair(padding)
         chosen = torch._C._select_conv_backend(input, weight, bias, stride, padding, dilation,
                                                False, [0, 0], int(groups))
-        return chosen.name
+        return _backend_name(chosen)
     except Exception:  # noqa: BLE001 - classification must never fail the caller
         return "unknown"
 
@@ -210,9 +228,11 @@ class Tally:
     onednn: dict = dataclasses.field(default_factory=dict)    # pass -> {implementation: execs}
     info: dict = dataclasses.field(default_factory=dict)      # oneDNN version, isa, ...
     cuda_kernels: dict = dataclasses.field(default_factory=dict)  # kernel name -> launches
+    primitives: dict = dataclasses.field(default_factory=dict)  # oneDNN kind -> executions
 
     def __bool__(self):
-        return bool(self.backends or self.onednn or self.info or self.cuda_kernels)
+        return bool(self.backends or self.onednn or self.info or self.cuda_kernels
+                    or self.primitives)
 
     def count_call(self, backend, dtype):
         per_dtype = self.backends.setdefault(backend, {})
@@ -236,6 +256,8 @@ class Tally:
                 mine[implementation] = mine.get(implementation, 0) + n
         for name, n in other.cuda_kernels.items():
             self.cuda_kernels[name] = self.cuda_kernels.get(name, 0) + n
+        for name, n in other.primitives.items():
+            self.primitives[name] = self.primitives.get(name, 0) + n
         for name, value in other.info.items():
             self.info.setdefault(name, value)
         return self
@@ -250,7 +272,8 @@ class Tally:
     def take(self):
         """This tally as a dict, leaving it empty (what one test report carries)."""
         taken = self.as_dict()
-        self.backends, self.onednn, self.info, self.cuda_kernels = {}, {}, {}, {}
+        self.backends, self.onednn, self.info, self.cuda_kernels, self.primitives = (
+            {}, {}, {}, {}, {})
         return taken
 
 
@@ -276,17 +299,24 @@ def observing(conv2d):
 
 
 _NAMES = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
-_DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}
+_dtype_names = {}
 
 
 def observe(*args, **kwargs):
     """Count torch's backend for the conv2d call ``(input, weight, bias, stride, ...)``."""
     try:
-        arguments = dict(_DEFAULTS)
-        arguments.update(zip(_NAMES, args))
-        arguments.update((k, v) for k, v in kwargs.items() if k in _NAMES)
-        backend = conv_backend(**arguments)
-        dtype = str(getattr(arguments.get("input"), "dtype", "?")).replace("torch.", "")
+        if kwargs:
+            arguments = dict(zip(_NAMES, args))
+            arguments.update((k, v) for k, v in kwargs.items() if k in _NAMES)
+            backend = conv_backend(**arguments)
+            input = arguments.get("input")
+        else:
+            backend = conv_backend(*args[:7])
+            input = args[0] if args else None
+        dtype = _dtype_names.get(getattr(input, "dtype", None))
+        if dtype is None:
+            dtype = _dtype_names[getattr(input, "dtype", None)] = str(
+                getattr(input, "dtype", "?")).replace("torch.", "")
         _tally.count_call(backend, dtype)
     except Exception:  # noqa: BLE001 - counting must never fail a test
         pass
@@ -317,6 +347,7 @@ class OnednnCapture:
         self._fflush = _libc_fflush()
         self._file = tempfile.TemporaryFile(prefix="conv2d-onednn-", buffering=0)
         self._saved = None
+        self.kinds = collections.Counter()  # executions per primitive kind, all captures
 
     @staticmethod
     def available():
@@ -356,8 +387,9 @@ class OnednnCapture:
         text = self._file.read(size).decode("utf-8", "replace") if size else ""
         self._file.seek(0)
         self._file.truncate()
-        counts, info, other = parse_verbose(text)
+        counts, info, other, kinds = parse_verbose(text)
         _onednn_info.update((k, v) for k, v in info.items() if k not in _onednn_info)
+        self.kinds.update(kinds)
         if other:
             with contextlib.suppress(OSError):
                 os.write(1, other.encode("utf-8", "replace"))
@@ -616,6 +648,12 @@ class Probe:
         return (macs(layer, self.batch), self.batch * layer.in_channels * self.height
                 * self.width, layer.out_channels)
 
+    def elements(self):
+        """Input plus weight elements: how big the call is to write down."""
+        layer = self.layer()
+        return (self.batch * layer.in_channels * self.height * self.width
+                + layer.out_channels * self.in_per_group * self.kh * self.kw)
+
     def describe(self):
         layer = self.layer()
         return (f"N={self.batch} C_in={layer.in_channels} C_out={layer.out_channels} "
@@ -709,6 +747,9 @@ def add_options(group):
                          "CUDA kernel names via torch.profiler, slower)")
 
 
+_FD_FIXTURES = frozenset({"capfd", "capfdbinary"})
+
+
 class KernelCoveragePlugin:
     """Counts in every process, adds up in the controller, reports at the end.
 
@@ -737,8 +778,11 @@ class KernelCoveragePlugin:
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_call(self, item):
         # trylast: inside pytest's capture wrapper, so fd 1 is already pytest's when we
-        # borrow it, and we give it back before pytest restores its own.
-        if self.onednn is not None:
+        # borrow it, and we give it back before pytest restores its own.  A test that
+        # reads its own fd 1 (capfd) must see it live: no capture there.
+        borrow = self.onednn is not None and not _FD_FIXTURES.intersection(
+            getattr(item, "fixturenames", ()))
+        if borrow:
             self.onednn.start()
         if self.cuda is not None:
             self.cuda.start()
@@ -748,8 +792,11 @@ class KernelCoveragePlugin:
             if self.cuda is not None:
                 for name, n in self.cuda.stop().items():
                     _tally.cuda_kernels[name] = _tally.cuda_kernels.get(name, 0) + n
-            if self.onednn is not None:
+            if borrow:
                 _tally.count_executions(self.onednn.stop())
+                for kind, n in self.onednn.kinds.items():
+                    _tally.primitives[kind] = _tally.primitives.get(kind, 0) + n
+                self.onednn.kinds.clear()
                 if _onednn_info and not self._sent_info:
                     _tally.info.update(_onednn_info)
                     self._sent_info = True
@@ -779,9 +826,10 @@ class KernelCoveragePlugin:
         """The end-of-run table, as plain lines."""
         totals = self.totals
         lines = []
-        info = dict(totals.info)
-        for k, v in onednn_info().items():
-            info.setdefault(k, v)
+        info = dict(totals.info)  # from the workers' first captures
+        if "isa" not in info and self.device == "cpu":
+            for k, v in onednn_info().items():  # e.g. no worker ran a oneDNN primitive
+                info.setdefault(k, v)
         if totals.backends:
             lines.append("torch conv backend per call (torch's dispatcher, for the arguments "
                          "the implementation got):")
@@ -807,6 +855,10 @@ class KernelCoveragePlugin:
                 lines.append(f"  {pass_kind:<17} {implementation:<48} {n:>8}{mark}")
         elif self.onednn is not None:
             lines.append("oneDNN convolution primitives executed: none")
+        if totals.primitives:
+            lines.append("oneDNN primitives executed, all kinds: " + ", ".join(
+                f"{kind} {n}" for kind, n in sorted(totals.primitives.items(),
+                                                    key=lambda item: -item[1])))
         if self.device == "cpu" and self.onednn is not None:
             if network is None:
                 lines.append(f"real networks: no sweep recorded for this machine "
@@ -940,6 +992,7 @@ def _smallest(args):
         reached = {tuple(line.split()[:2]) for line in Path(args.reached).read_text().splitlines()
                    if line.strip()}
     by_name = {layer.describe(): layer for layer in LAYERS}
+    explored = json.loads(Path(args.start).read_text()) if args.start else {}
     capture = OnednnCapture()
     found = {}
     for pass_kind, implementation in sorted(_sweep_pairs(result)):
@@ -949,6 +1002,10 @@ def _smallest(args):
         witness = result["onednn"][pass_kind][implementation]["smallest"]
         start = Probe.from_layer(by_name[witness["layer"]], witness["batch"], witness["dtype"],
                                  witness["layout"])
+        if label in explored:  # a smaller start found by `explore`
+            candidate = Probe(**explored[label]["smallest"])
+            if candidate.size() < start.size():
+                start, witness = candidate, {"where": "explore"}
         started = time.perf_counter()
         probe, trials = shrink(start, (pass_kind, implementation), capture)
         notes = thresholds(probe, (pass_kind, implementation), capture) if args.thresholds else []
@@ -960,6 +1017,76 @@ def _smallest(args):
     capture.close()
     if args.json:
         Path(args.json).write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+
+
+def random_probes(count, seed=0, dtypes=("float32", "bfloat16"), layouts=LAYOUTS,
+                  max_channels=64, max_size=32):
+    """``count`` random small valid probes (log-uniform channel counts and sizes)."""
+    import random
+    rng = random.Random(seed)
+
+    def small(top):  # log-uniform in [1, top]
+        return max(1, min(top, int(round(2 ** rng.uniform(0, math.log2(top))))))
+    made = []
+    while len(made) < count:
+        groups = rng.choice((1, 1, 1, 2, 3, 4)) if rng.random() < 0.8 else None
+        in_per_group = small(max_channels)
+        if groups is None:  # depthwise
+            groups, in_per_group = small(max_channels), 1
+        kh, kw = rng.choice((1, 1, 3, 3, 5, 7, 2)), rng.choice((1, 1, 3, 3, 5, 7, 2))
+        if rng.random() < 0.3:
+            kw = kh
+        probe = Probe(batch=rng.choice((1, 1, 2, 3)), in_per_group=in_per_group,
+                      out_per_group=small(max_channels) if rng.random() < 0.7 else 1,
+                      groups=groups, height=small(max_size), width=small(max_size), kh=kh, kw=kw,
+                      sh=rng.choice((1, 1, 2, 3)), sw=rng.choice((1, 1, 2, 3)),
+                      ph=rng.randrange(kh), pw=rng.randrange(kw), bias=rng.random() < 0.5,
+                      dtype=rng.choice(dtypes), layout=rng.choice(layouts))
+        if probe.valid():
+            made.append(probe)
+    return made
+
+
+def explore(probes, capture):
+    """{(pass, impl): [hits, smallest probe]} over ``probes`` (forward and backward)."""
+    import torch
+    found = {}
+    for probe in probes:
+        counts, backend = run_layer(probe.layer(), probe.batch, getattr(torch, probe.dtype),
+                                    probe.layout, capture)
+        for pair in counts:
+            entry = found.setdefault(pair, [0, probe])
+            entry[0] += 1
+            if probe.elements() < entry[1].elements():
+                entry[1] = probe
+    return found
+
+
+def _explore(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    probes = random_probes(args.samples, args.seed, max_channels=args.max_channels,
+                           max_size=args.max_size)
+    capture = OnednnCapture()
+    started = time.perf_counter()
+    found = explore(probes, capture)
+    capture.close()
+    network = load_network_kernels(machine_key(threads=args.threads))
+    network_pairs = _sweep_pairs(network) if network else set()
+    print(f"{len(probes)} random calls (channels <= {args.max_channels}, sizes <= "
+          f"{args.max_size}), forward and backward, in {time.perf_counter() - started:.1f} s: "
+          f"{len(found)} pairs")
+    for pair in sorted(found):
+        hits, probe = found[pair]
+        mark = "network" if pair in network_pairs else "       "
+        print(f"  {mark} {pair[0]:<17} {pair[1]:<48} {hits / len(probes):6.1%}  smallest: "
+              f"{probe.describe()}")
+    for pair in sorted(network_pairs - set(found)):
+        print(f"  network {pair[0]:<17} {pair[1]:<48}   none")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {f"{p} {i}": {"fraction": hits / len(probes), "smallest": dataclasses.asdict(probe)}
+             for (p, i), (hits, probe) in found.items()}, indent=1, sort_keys=True) + "\n")
 
 
 def main(argv=None):
@@ -988,12 +1115,23 @@ def main(argv=None):
                           help="skip the pairs listed in FILE ('PASS IMPL' per line)")
     smallest.add_argument("--thresholds", action="store_true",
                           help="also say which one-step changes lose the pair")
+    smallest.add_argument("--start", metavar="JSON",
+                          help="an `explore --json` result: start from its smallest call "
+                               "where that is smaller than the network layer")
     smallest.add_argument("--threads", type=int, default=1)
     smallest.add_argument("--save", default=str(NETWORK_KERNELS), metavar="PATH",
                           help="the per-machine record to read")
     smallest.add_argument("--json", metavar="PATH", help="also write the results to PATH")
+    explore_ = commands.add_parser("explore", help="run random small convolutions and list "
+                                   "the pairs they reach, with how often and the smallest call")
+    explore_.add_argument("--samples", type=int, default=2000)
+    explore_.add_argument("--seed", type=int, default=0)
+    explore_.add_argument("--threads", type=int, default=1)
+    explore_.add_argument("--max-channels", type=int, default=64)
+    explore_.add_argument("--max-size", type=int, default=32)
+    explore_.add_argument("--json", metavar="PATH", help="also write the results to PATH")
     args = parser.parse_args(argv)
-    {"networks": _networks, "smallest": _smallest}[args.command](args)
+    {"networks": _networks, "smallest": _smallest, "explore": _explore}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def test_lines_that_are_not_a_convolution_execution_count_nothing(line):
 def test_a_verbose_stream_gives_counts_header_and_the_other_output_untouched():
     text = (HEADER + FORWARD + "\n" + REORDER + "\nhello from C\n" + FORWARD + "\n"
             + BACKWARD_DATA + "\n" + NESTED_CREATE + "\npartial line without newline")
-    counts, info, other = coverage.parse_verbose(text)
+    counts, info, other, kinds = coverage.parse_verbose(text)
+    assert kinds == {"convolution": 3, "reorder": 1}
     assert counts == {("forward_training", "brg_conv_fwd:avx10_1_512_amx"): 2,
                       ("backward_data", "brg_conv_bwd:avx10_1_512_amx+brg_conv_fwd:"
                                         "avx10_1_512_amx"): 1}
