@@ -601,6 +601,43 @@ def sweep(layers=None, batches=(1, 2), dtypes=("float32", "bfloat16"), layouts=L
             "layouts": list(layouts), "onednn": pairs, "backends": dict(backends)}
 
 
+def add_minimal_calls(result, explore_samples=1000, seed=0):
+    """For each pair of a sweep, the smallest call found to reach it.
+
+    ``shrink`` starts from the smallest network layer reaching the pair, from
+    that layer at batch 2 (float32 at batch 1 reaches oneDNN only when the call
+    is big, by torch's heuristic), and from the smallest of ``explore_samples``
+    random small calls that reached it; the smallest result wins."""
+    from bench.network_layers import LAYERS
+    by_name = {layer.describe(): layer for layer in LAYERS}
+    capture = OnednnCapture()
+    explored = explore(random_probes(explore_samples, seed), capture) if explore_samples else {}
+    for pass_kind, per_impl in result["onednn"].items():
+        for implementation, entry in per_impl.items():
+            target = (pass_kind, implementation)
+            witness = entry["smallest"]
+            starts = []
+            if witness["layer"] in by_name:
+                layer_start = Probe.from_layer(by_name[witness["layer"]], witness["batch"],
+                                               witness["dtype"], witness["layout"])
+                starts.append(layer_start)
+                if layer_start.batch == 1:
+                    starts.append(dataclasses.replace(layer_start, batch=2))
+            if target in explored:
+                starts.append(explored[target][1])
+            best = None
+            for start in starts:
+                if start is not starts[0] and not reaches(start, target, capture):
+                    continue
+                probe, _ = shrink(start, target, capture)
+                if best is None or probe.size() < best.size():
+                    best = probe
+            if best is not None:
+                entry["minimal"] = dataclasses.asdict(best)
+                entry["minimal_call"] = best.describe()
+    capture.close()
+
+
 def _sweep_pairs(result):
     return {(p, i) for p, per_impl in result["onednn"].items() for i in per_impl}
 
@@ -847,8 +884,8 @@ class KernelCoveragePlugin:
                    if self.device == "cpu" else None)
         network_pairs = _sweep_pairs(network) if network else set()
         if pairs:
-            lines.append(f"oneDNN convolution primitives executed (oneDNN {info.get('version', '?')}"
-                         f", isa: {info.get('isa', '?')}):")
+            lines.append(f"oneDNN convolution primitives executed (oneDNN "
+                         f"{info.get('version', '?')}, isa: {info.get('isa', '?')}):")
             for (pass_kind, implementation), n in sorted(pairs.items()):
                 mark = "" if not network else ("" if (pass_kind, implementation) in network_pairs
                                                else "   (no network layer reaches it)")
@@ -862,8 +899,8 @@ class KernelCoveragePlugin:
         if self.device == "cpu" and self.onednn is not None:
             if network is None:
                 lines.append(f"real networks: no sweep recorded for this machine "
-                             f"({machine_key(info)}); run `{REFRESH_COMMAND}` (about a minute "
-                             f"on one core) to record one in {_relative(self.network_kernels)}")
+                             f"({machine_key(info)}); run `{REFRESH_COMMAND}` (about 30 s "
+                             f"of one core) to record one in {_relative(self.network_kernels)}")
             else:
                 reached = network_pairs & set(pairs)
                 missed = sorted(network_pairs - set(pairs))
@@ -872,10 +909,14 @@ class KernelCoveragePlugin:
                              f"reached {len(reached)} of {len(network_pairs)}"
                              + (": missed" if missed else ""))
                 for pass_kind, implementation in missed:
-                    smallest = network["onednn"][pass_kind][implementation]["smallest"]
+                    entry = network["onednn"][pass_kind][implementation]
+                    smallest = entry["smallest"]
                     lines.append(f"  missed {pass_kind} {implementation}: e.g. "
                                  f"{smallest['where']} ({smallest['layer']}) at batch "
                                  f"{smallest['batch']}, {smallest['dtype']}, {smallest['layout']}")
+                    if entry.get("minimal_call"):
+                        lines.append(f"    smallest call found (forward and backward): "
+                                     f"{entry['minimal_call']}")
         elif self.mode != "off" and self.device == "cpu":
             lines.append("oneDNN kernels: not captured (oneDNN unavailable, or ONEDNN_VERBOSE "
                          "set by the user)")
@@ -943,16 +984,19 @@ def _print_sweep(result):
     print(f"{result['key']}")
     print(f"{result['layers']} layers x batch {result['batches']} x {result['dtypes']} x "
           f"{result['layouts']}, forward and backward: {result['calls']} calls in "
-          f"{result['seconds']} s")
+          f"{result['seconds']} s" + (f" (then {result['shrink_seconds']} s finding the "
+                                      f"smallest calls)" if "shrink_seconds" in result else ""))
     pairs = _sweep_pairs(result)
     print(f"{len(pairs)} distinct oneDNN (pass, implementation) pairs:")
     for pass_kind, implementation in sorted(pairs):
         entry = result["onednn"][pass_kind][implementation]
         smallest = entry["smallest"]
-        print(f"  {pass_kind:<17} {implementation:<48} {entry['executions']:>6} execs "
+        print(f"  {pass_kind:<17} {implementation:<48} {entry['executions']:>5} execs "
               f"{entry['calls']:>4} calls  {'/'.join(entry['dtypes'])} "
-              f"{'/'.join(entry['layouts'])}  smallest: {smallest['where']} batch "
+              f"{'/'.join(entry['layouts'])}  e.g. {smallest['where']} batch "
               f"{smallest['batch']} {smallest['dtype']} {smallest['layout']}")
+        if "minimal_call" in entry:
+            print(f"  {'':<17} smallest call found: {entry['minimal_call']}")
     print("torch backends:")
     for backend, n in sorted(result["backends"].items()):
         print(f"  {backend:<28} {n:>5} calls")
@@ -970,6 +1014,10 @@ def _networks(args):
         if args.verbose:
             print(f"  [{done[0]}/{len(layers)}] {layer.describe()}", file=sys.stderr, flush=True)
     result = sweep(layers, batches=tuple(args.batches), threads=args.threads, progress=progress)
+    if not args.no_shrink:
+        started = time.perf_counter()
+        add_minimal_calls(result, args.explore)
+        result["shrink_seconds"] = round(time.perf_counter() - started, 1)
     _print_sweep(result)
     if not args.no_save:
         save_network_kernels(result, args.save)
@@ -1107,6 +1155,11 @@ def main(argv=None):
     networks.add_argument("--quick", type=int, default=0, metavar="K",
                           help="only every K-th layer (a rough, faster sweep)")
     networks.add_argument("--verbose", action="store_true", help="print each layer")
+    networks.add_argument("--no-shrink", action="store_true",
+                          help="skip finding the smallest call that reaches each pair")
+    networks.add_argument("--explore", type=int, default=1000, metavar="N",
+                          help="random small calls tried as starts for the smallest calls "
+                               "(default 1000)")
     smallest = commands.add_parser("smallest", help="for each pair the recorded sweep reaches, "
                                    "the smallest conv2d call that reaches it")
     smallest.add_argument("--pair", action="append", metavar="'PASS IMPL'",

@@ -40,12 +40,13 @@ NESTED_CREATE = ("onednn_verbose,v1,primitive,create_nested:cache_miss,cpu,convo
                  "brg_conv_fwd:avx10_1_512_amx,forward_training,src:bf16:a:blocked:acdb::f0,"
                  "attr-scratchpad:user,alg:convolution_direct,"
                  "mb2_ic32oc16_ih14oh14kh3sh1dh0ph1_iw14ow14kw3sw1dw0pw1,0.728027")
-HEADER = """onednn_verbose,v1,info,oneDNN v3.12.0 (commit 80afa71049cd69a3df32adcccb623b12cd7baa22)
-onednn_verbose,v1,info,cpu,runtime:OpenMP,nthr:1
-onednn_verbose,v1,info,cpu,isa:Intel AVX10.1 and Intel AMX with bfloat16 and 8-bit integer support
-onednn_verbose,v1,info,gpu,runtime:none
-onednn_verbose,v1,primitive,info,template:operation,engine,primitive,implementation,prop_kind,memory_descriptors,attributes,auxiliary,problem_desc,exec_time
-"""
+HEADER = "".join(f"onednn_verbose,v1,{line}\n" for line in [
+    "info,oneDNN v3.12.0 (commit 80afa71049cd69a3df32adcccb623b12cd7baa22)",
+    "info,cpu,runtime:OpenMP,nthr:1",
+    "info,cpu,isa:Intel AVX10.1 and Intel AMX with bfloat16 and 8-bit integer support",
+    "info,gpu,runtime:none",
+    "primitive,info,template:operation,engine,primitive,implementation,prop_kind,"
+    "memory_descriptors,attributes,auxiliary,problem_desc,exec_time"])
 # The layouts of other oneDNN versions: 2.x (no "v1,primitive"), 3.x with a timestamp.
 OLD_STYLE = ("dnnl_verbose,exec,cpu,convolution,jit:avx2,forward_training,src_f32::blocked:"
              "aBcd8b:f0 wei_f32::blocked:ABcd8b8a:f0 dst_f32::blocked:aBcd8b:f0,,"
@@ -73,7 +74,8 @@ def test_fields_are_found_by_content_in_other_oneDNN_layouts():
     old = coverage.parse_line(OLD_STYLE)
     assert (old.pass_kind, old.implementation) == ("forward_training", "jit:avx2")
     stamped = coverage.parse_line(TIMESTAMPED)
-    assert (stamped.pass_kind, stamped.implementation) == ("backward_weights", "jit_1x1:avx512_core")
+    assert (stamped.pass_kind, stamped.implementation) == ("backward_weights",
+                                                           "jit_1x1:avx512_core")
 
 
 @pytest.mark.parametrize("line", [REORDER, NESTED_CREATE, GRAPH, "", "plain C output\n",
@@ -224,7 +226,8 @@ def test_the_report_compares_the_run_with_the_recorded_network_sweep(tmp_path):
     plugin.pytest_runtest_logreport(types.SimpleNamespace(conv2d_kernels=observed.as_dict()))
     lines = plugin.report_lines()
     text = "\n".join(lines)
-    assert "Mkldnn" in text and "CPU backends not reached: NnpackSpatial, Slow2d, SlowDilated2d" in text
+    assert "Mkldnn" in text
+    assert "CPU backends not reached: NnpackSpatial, Slow2d, SlowDilated2d" in text
     assert "reached 1 of 2: missed" in text
     assert "missed forward_training brg_conv_fwd:avx512_core: e.g. seed.loop (L2)" in text
     assert any("jit_dw:avx512_core" in line and "no network layer reaches it" in line
@@ -254,7 +257,8 @@ def test_the_network_layer_list_has_every_conv_of_each_architecture():
                                                                           (112, 112))
     last = next(layer for layer in layers if "resnet50.layer4.2.conv3" in layers[layer])
     assert (last.in_channels, last.out_channels, last.input_size) == (512, 2048, (7, 7))
-    se = next(layer for layer in layers if "efficientnet_b0.features.6.1.se.reduce" in layers[layer])
+    se = next(layer for layer in layers
+              if "efficientnet_b0.features.6.1.se.reduce" in layers[layer])
     assert (se.in_channels, se.out_channels, se.input_size, se.bias) == (1152, 48, (1, 1), True)
 
 
