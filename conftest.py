@@ -22,7 +22,7 @@ from hypothesis import settings
 
 from implementations.presets import describe_presets
 from reference import ErrorModel
-from suite import crashes, profiles, properties, recheck, registry, replay, summary
+from suite import coverage, crashes, profiles, properties, recheck, registry, replay, summary
 from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, check_device,
                           describe_flags, tf32_in_effect)
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
@@ -65,6 +65,7 @@ def pytest_addoption(parser):
                          "torch's known behaviour, environment) to PATH, e.g. "
                          "$GITHUB_STEP_SUMMARY")
     properties.add_options(group)
+    coverage.add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -78,7 +79,8 @@ def pytest_configure(config):
     import torch
     torch.set_num_threads(config.getoption("torch_threads"))
     try:
-        config.conv2d_impl = load_implementation(config.getoption("conv2d_impl"))
+        # Every call is observed for the kernel-coverage report (suite/coverage.py).
+        config.conv2d_impl = coverage.observing(load_implementation(config.getoption("conv2d_impl")))
         check_device(config.getoption("device"))
     except (ImplementationError, DeviceError) as error:
         raise pytest.UsageError(str(error)) from None
@@ -95,6 +97,7 @@ def pytest_configure(config):
     config.pluginmanager.register(crashes.CrashNames(config, notes), "conv2d-crashes")
     config.pluginmanager.register(summary.SummaryPlugin(config), "conv2d-summary")
     config.pluginmanager.register(properties.PropertyPlugin(config), "conv2d-properties")
+    config.pluginmanager.register(coverage.KernelCoveragePlugin(config), "conv2d-kernel-coverage")
 
 
 def _seed_description(config):
