@@ -66,6 +66,7 @@ def pytest_addoption(parser):
                          "$GITHUB_STEP_SUMMARY")
     properties.add_options(group)
     coverage.add_options(group)
+    crashes.add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -44,7 +44,9 @@ from suite.device import (DEVICES, FLAG_DEFAULTS, FLAG_HELP, SWITCHES, DeviceErr
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
 from suite.judge import judge
 from suite.recheck import Rechecker
-from suite.run import run
+from suite.crashes import DEFAULT_TIMEOUT
+from suite.monitor import HANG_EXIT
+from suite.run import monitor_calls, run
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus.txt"
@@ -67,7 +69,8 @@ def command(case, options, property=None):
     return " ".join(words)
 
 
-REPEATED = ("conv2d_impl", "conv2d_error_model", "device", "torch_threads", *FLAG_DEFAULTS)
+REPEATED = ("conv2d_impl", "conv2d_error_model", "device", "torch_threads",
+            "conv2d_call_timeout", *FLAG_DEFAULTS)
 
 
 def run_options(getoption):
@@ -245,6 +248,16 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(CANNOT_RUN, f"{self.prog}: error: {message}\n")
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
 def _positive(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
@@ -261,6 +274,9 @@ def add_implementation_arguments(parser):
     parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--torch-threads", default=1, type=_positive, metavar="N",
                         help="torch intra-op threads (default: 1, as the test run)")
+    parser.add_argument("--conv2d-call-timeout", default=DEFAULT_TIMEOUT, type=_seconds,
+                        metavar="SECONDS", help=f"a call that does not return within SECONDS is "
+                                                f"a hang (default: {DEFAULT_TIMEOUT:g})")
     for name, default in FLAG_DEFAULTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", default=default, choices=SWITCHES,
                             help=f"{FLAG_HELP[name]} (default: {default})")
@@ -285,10 +301,14 @@ def load_implementation_arguments(parser, args):
     return conv2d, model
 
 
-def _in_child(argv):
-    """Run this replay again in a child process; report a crash by its signal."""
+def _in_child(argv, limit):
+    """Run this replay again in a child process; report a crash by its signal and a
+    call that outlives the time limit as a hang."""
     child = subprocess.run([sys.executable, "-m", "suite.replay", *argv, "--in-process"],
                            cwd=ROOT)
+    if child.returncode == HANG_EXIT:
+        print(f"{'verdict':<11} HANG: the call did not return within {limit:g} s")
+        return FAILS
     if child.returncode >= 0:
         return child.returncode
     name = signal.Signals(-child.returncode).name
@@ -316,7 +336,8 @@ def main(argv=None):
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
     conv2d, model = load_implementation_arguments(parser, args)
     if not args.in_process:
-        return _in_child(argv)
+        return _in_child(argv, args.conv2d_call_timeout)
+    monitor_calls(limit=args.conv2d_call_timeout)
     try:
         finding = examine(conv2d, case, args.device, model, guard=not args.unguarded)
     except (ConvArgumentError, ValueError) as error:

@@ -6,9 +6,9 @@ judge (suite/judge.py) does that.  A call in the region of a known crash of
 this torch (suite/registry.py) is not made: its outcome says so, and the
 judge turns that into a verdict, never into a failure.
 
-Before each call the case's descriptor goes to the process's call log (when
-one is set), so a call that kills the process is still named: the pytest
-plugin reads the log of a worker that died (suite/crashes.py).
+Before each call the case's descriptor goes to the process's call file (when
+one is set), so a call that kills the process is still named, and a time
+limit ends a call that never returns (suite/monitor.py).
 
 ``python -m suite.run DESCRIPTOR --conv2d-impl=SPEC ...`` makes one call in a
 fresh process and nothing else: the registry rechecks crashes with it.
@@ -16,12 +16,11 @@ fresh process and nothing else: the registry rechecks crashes with it.
 
 import argparse
 import dataclasses
-import os
 import sys
 
 import torch
 
-from suite import registry
+from suite import monitor, registry
 
 
 @dataclasses.dataclass
@@ -40,31 +39,15 @@ def environment(device):
                 threads=torch.get_num_threads())
 
 
-class CallLog:
-    """One file per process holding the descriptor of the call in progress (empty
-    between calls); the write reaches the kernel before the call starts, so it
-    survives the process being killed."""
-
-    def __init__(self, path):
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-
-    def starting(self, text):
-        data = text.encode() + b"\n"
-        os.pwrite(self._fd, data, 0)
-        os.ftruncate(self._fd, len(data))
-
-    def finished(self):
-        os.ftruncate(self._fd, 0)
+_monitor = monitor.Monitor()
 
 
-_call_log = None
-
-
-def log_calls_to(path):
-    """Name every call in ``path`` before making it (None: stop)."""
-    global _call_log
-    _call_log = None if path is None else CallLog(path)
+def monitor_calls(path=None, limit=None):
+    """Name every call in the file ``path`` before making it, and end the process when
+    a call outlives ``limit`` seconds (suite/monitor.py); None: neither."""
+    global _monitor
+    _monitor.close()
+    _monitor = monitor.Monitor(path, limit)
 
 
 def run(conv2d, case, tensors, *, guard=True):
@@ -76,15 +59,13 @@ def run(conv2d, case, tensors, *, guard=True):
         crash = registry.active().crash_for({**case.facts(), **state})
         if crash is not None:
             return Outcome(not_run=crash, environment=state)
-    if _call_log is not None:
-        _call_log.starting(str(case))
+    _monitor.starting(str(case))
     try:
         return Outcome(output=case.invoke(conv2d, tensors), environment=state)
     except Exception as error:  # any exception is an observation; the judge decides
         return Outcome(error=error, environment=state)
     finally:
-        if _call_log is not None:
-            _call_log.finished()
+        _monitor.finished()
 
 
 def main(argv=None):
