@@ -87,7 +87,7 @@ class Rechecker:
 
     def all(self, entries):
         """({id: status}, {id: detail}) for every entry."""
-        deviations = [entry for entry in entries if entry.kind == "deviation"]
+        deviations = [entry for entry in entries if entry.kind in registry.EXPLAINING]
         crashes = {entry.id: self._crash_child(entry) for entry in entries if entry.kind == "crash"}
         found, _ = self._deviations_result(self._deviations_child(deviations), deviations)
         if found is None:  # a recheck killed the child: one child per deviation

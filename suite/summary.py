@@ -197,6 +197,10 @@ class SummaryPlugin:
         for entry in active.entries.values():
             status = active.status[entry.id]
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
+            if status == registry.FIXED and entry.kind == "difference":
+                lines.append(f"not this torch's: {entry.id} (its recheck "
+                             f"{active.details.get(entry.id, 'conforms')})")
+                continue
             if status == registry.FIXED:
                 lines.append(f"STALE {entry.id}: fixed in this torch (its recheck "
                              f"{active.details.get(entry.id, 'conforms')}); measured: "
@@ -209,7 +213,8 @@ class SummaryPlugin:
                 lines.append(f"known crash {entry.id}: present; {len(seen)} call(s) not made, "
                              f"e.g. {seen[0] if seen else '-'}: {entry.observed}")
             elif seen:
-                lines.append(f"expected deviation {entry.id}: present; {len(seen)} case(s), "
+                name = "version difference" if entry.kind == "difference" else "expected deviation"
+                lines.append(f"{name} {entry.id}: present; {len(seen)} case(s), "
                              f"e.g. {seen[0]}: {entry.observed}")
             else:
                 lines.append(f"present {entry.id}: its recheck shows it; no other case of this "
