@@ -38,6 +38,13 @@ def _signal_name(returncode):
     return signal.Signals(-returncode).name if returncode < 0 else f"exit {returncode}"
 
 
+def _cannot_recheck(child, stderr):
+    """A recheck child that could not run: never read as 'fixed', which would lift guards."""
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    return registry.RegistryError(f"cannot recheck the registry ({' '.join(child.args[2:4])}: "
+                                  f"exit {child.returncode}: {last[:300]})")
+
+
 class Rechecker:
     """Rechecks entries against one implementation: ``options`` are the run's
     (name, value) pairs (conv2d_impl, device, torch_threads and the backend flags)."""
@@ -65,14 +72,16 @@ class Rechecker:
             return registry.PRESENT, f"killed its child process with {_signal_name(child.returncode)}"
         if child.returncode == 0:
             return registry.FIXED, "returned in a child process"
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        return registry.FIXED, f"could not run ({_signal_name(child.returncode)}: {last[:200]})"
+        raise _cannot_recheck(child, stderr)
 
     @staticmethod
     def _deviations_result(child, entries):
+        """The child's {id: [status, detail]}, or None if a recheck killed it."""
         stdout, stderr = child.communicate(timeout=TIMEOUT)
-        if child.returncode != 0:
+        if child.returncode < 0:
             return None, stderr
+        if child.returncode != 0:
+            raise _cannot_recheck(child, stderr)
         return json.loads(stdout.strip().splitlines()[-1]), stderr
 
     def __call__(self, entry):
@@ -138,6 +147,7 @@ def main(argv=None):
     parser.add_argument("--conv2d-impl", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--conv2d-error-model", default="direct")
+    parser.add_argument("--conv2d-call-timeout", type=float, default=None)
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
     for name, default in FLAG_DEFAULTS.items():

@@ -78,6 +78,7 @@ def main(argv=None):
     parser.add_argument("--conv2d-impl", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--conv2d-error-model", default="direct")
+    parser.add_argument("--conv2d-call-timeout", type=float, default=None)
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
     for name, default in FLAG_DEFAULTS.items():
