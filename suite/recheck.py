@@ -13,7 +13,6 @@ child dies, each deviation is rechecked in a child of its own.
 in this process and prints ``{id: [status, detail]}`` as JSON.
 """
 
-import argparse
 import json
 import signal
 import subprocess
@@ -24,11 +23,9 @@ import pytest
 import torch
 
 from case import parse
-from reference import ErrorModel
 from suite import registry
-from suite.device import FLAG_DEFAULTS, apply_flags, tf32_in_effect
 from suite.judge import facts_of, judge
-from suite.run import run
+from suite.run import child_environment, run
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
@@ -141,24 +138,7 @@ class RegistryPlugin:
 
 
 def main(argv=None):
-    from suite.implementation import load_implementation
-    parser = argparse.ArgumentParser(prog="python -m suite.recheck")
-    parser.add_argument("ids", nargs="*")
-    parser.add_argument("--conv2d-impl", required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--conv2d-error-model", default="direct")
-    parser.add_argument("--conv2d-call-timeout", type=float, default=None)
-    parser.add_argument("--torch-threads", type=int, default=1)
-    parser.add_argument("--onednn", choices=("on", "off"), default="on")
-    for name, default in FLAG_DEFAULTS.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", default=default)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.torch_threads)
-    torch.backends.mkldnn.enabled = args.onednn == "on"
-    options = argparse.Namespace(getoption=lambda name: getattr(args, name))
-    apply_flags(options)
-    conv2d = load_implementation(args.conv2d_impl)
-    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
+    args, conv2d, model = child_environment("python -m suite.recheck", argv, "ids")
     entries = {entry.id: entry for entry in registry.load()}
     print(json.dumps({entry_id: recheck_here(entries[entry_id], conv2d, args.device, model)
                       for entry_id in args.ids}))

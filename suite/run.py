@@ -68,13 +68,15 @@ def run(conv2d, case, tensors, *, guard=True):
         _monitor.finished()
 
 
-def main(argv=None):
-    """Make one case's call, unguarded; exit 0 whether it returned or raised."""
-    from case import parse
-    from suite.device import FLAG_DEFAULTS, apply_flags
+def child_environment(prog, argv, positional):
+    """Parse the options a child process of the suite gets from its parent (the run's
+    implementation, device, error model, threads, oneDNN state, backend flags), apply
+    them, and return (arguments, the implementation, the error model)."""
+    from reference import ErrorModel
+    from suite.device import FLAG_DEFAULTS, apply_flags, tf32_in_effect
     from suite.implementation import load_implementation
-    parser = argparse.ArgumentParser(prog="python -m suite.run")
-    parser.add_argument("descriptor")
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument(positional, nargs="*")
     parser.add_argument("--conv2d-impl", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--conv2d-error-model", default="direct")
@@ -86,11 +88,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.torch_threads)
     torch.backends.mkldnn.enabled = args.onednn == "on"
-    apply_flags(argparse.Namespace(getoption=lambda name: getattr(args, name)))
-    case = parse(args.descriptor)
-    outcome = run(load_implementation(args.conv2d_impl), case, case.tensors(device=args.device),
-                  guard=False)
-    print("raised" if outcome.error is not None else "returned")
+    options = argparse.Namespace(getoption=lambda name: getattr(args, name))
+    apply_flags(options)
+    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
+    return args, load_implementation(args.conv2d_impl), model
+
+
+def main(argv=None):
+    """Make one case's call, unguarded; exit 0 whether it returned or raised."""
+    from case import parse
+    args, conv2d, _ = child_environment("python -m suite.run", argv, "descriptor")
+    for text in args.descriptor:
+        case = parse(text)
+        outcome = run(conv2d, case, case.tensors(device=args.device), guard=False)
+        print("raised" if outcome.error is not None else "returned")
     return 0
 
 
