@@ -1,0 +1,248 @@
+"""The suite on the engines that scale it out, each run for real in subprocesses.
+
+- A shared example database: a real ``redis-server`` on a loopback port; a
+  nightly run against a broken conv2d saves its failure there, and a
+  pull-request run (the derandomised, read-only ``ci`` profile) on a fresh
+  checkout retries it first.  A GitHub artifact (the pull-request path) is
+  read from Hypothesis's artifact cache, which is what it downloads into.
+- Duration-balanced shards (pytest-split): the shards partition the run.
+- The fuzzing campaign (HypoFuzz, ``python -m suite.fuzz``): a few seconds on
+  a broken conv2d find the bug and the report names it with its Replay line.
+
+Selected with ``-m scale`` (about a minute of subprocesses on two cores; CI
+runs it as its own step, after installing redis-server).  Where
+``redis-server`` or an optional package is missing, these tests fail under
+CI (``CI`` set) and are skipped with the reason elsewhere.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+EXACT = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
+BROKEN = "tests.test_scale_out:_tail_bug_in_wide_three_group_batches"
+CALL_LOG = "CONV2D_SCALE_CALL_LOG"
+
+pytestmark = pytest.mark.scale
+
+
+def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, padding=0,
+                                          dilation=1, groups=1):
+    """Adds one to the last output column, only for batches of 2 or more, with
+    3 groups, inputs wider than 7 columns (a tail accumulator that starts at 1):
+    about 1 drawn case in 100.  With $CONV2D_SCALE_CALL_LOG set, appends one
+    line per call: 1 where it answered wrong, 0 where it answered right.
+    It computes with oneDNN off, so that no search of these tests meets a
+    oneDNN crash (suite/known_crashes.py) and dies of it."""
+    with torch.backends.mkldnn.flags(enabled=False):
+        out = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    wrong = (groups == 3 and input.dim() == 4 and input.shape[0] >= 2 and input.shape[-1] > 7
+             and out.numel() > 0)
+    if wrong:
+        out = out.clone()
+        out[..., -1] += 1
+    if os.environ.get(CALL_LOG):
+        with open(os.environ[CALL_LOG], "a") as log:
+            log.write("1\n" if wrong else "0\n")
+    return out
+
+
+def _needed(what, hint):
+    """Fail under CI, where .ci/run installs everything; skip, saying why, elsewhere."""
+    message = f"{what} is not available ({hint})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; .ci/run installs it, so CI must have it")
+    pytest.skip(message)
+
+
+def _fresh_checkout(destination):
+    """Copy the working tree's files (tracked, and untracked ones git does not
+    ignore) to ``destination``: no .hypothesis/, no caches, as a clone has."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def _pytest(checkout, *args, env=None, timeout=600):
+    """One pytest process in ``checkout``, without xdist; (exit code, output)."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+               "-q", "-rf", "--tb=line", *args]
+    result = subprocess.run(command, cwd=checkout, env={**os.environ, **(env or {})},
+                            capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def _examples_until_failure(log):
+    """How many calls the broken conv2d answered until its first wrong answer (None: none)."""
+    calls = log.read_text().split() if log.exists() else []
+    return calls.index("1") + 1 if "1" in calls else None
+
+
+def _gate_run(checkout, log, *database):
+    """The failing property, as a pull-request run: ``ci`` profile, the broken conv2d."""
+    log.unlink(missing_ok=True)
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={BROKEN}", "--hypothesis-profile=ci",
+                           "--hypothesis-show-statistics", *database, env={CALL_LOG: str(log)})
+    return code, output, _examples_until_failure(log)
+
+
+# --- Redis -----------------------------------------------------------------------
+
+
+def _free_loopback_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _redis_package():
+    try:
+        import redis
+    except ImportError:
+        _needed("the redis package", 'pip install -e ".[redis]"')
+    return redis
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A real redis-server of our own on a free loopback port, stopped afterwards."""
+    server = shutil.which("redis-server")
+    if server is None:
+        _needed("redis-server", "Debian: apt-get install -y redis-server")
+    redis = _redis_package()
+    directory = tmp_path_factory.mktemp("redis")
+    for _ in range(3):  # another process may take the port between probe and bind
+        port = _free_loopback_port()
+        process = subprocess.Popen(
+            [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
+             "no", "--dir", str(directory), "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        if process.poll() is None:
+            break
+    else:
+        pytest.fail("redis-server did not start on a loopback port (three tries)")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def nightly(redis_url, tmp_path_factory):
+    """One nightly run on its own checkout: randomised, against the broken conv2d,
+    writing to the shared Redis database and to a directory (the artifact that
+    the workflow uploads).  Returns (checkout, examples until failure)."""
+    checkout = _fresh_checkout(tmp_path_factory.mktemp("nightly"))
+    log = checkout / "calls.txt"
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={BROKEN}", "--hypothesis-profile=nightly",
+                           f"--example-db={redis_url},dir:nightly-db", env={CALL_LOG: str(log)})
+    assert code == 1 and f"FAILED {EXACT}" in output, output[-3000:]
+    return checkout, _examples_until_failure(log)
+
+
+def test_a_failure_found_nightly_is_retried_first_by_the_next_gate_run(redis_url, nightly,
+                                                                       tmp_path):
+    import redis
+    client = redis.Redis.from_url(redis_url)
+    saved = sorted(client.scan_iter("conv2d-conformance:*"))
+    assert saved, "the nightly run saved nothing in Redis"
+    log = tmp_path / "calls.txt"
+
+    # The next pull request, on a fresh checkout elsewhere: reads the database only.
+    checkout = _fresh_checkout(tmp_path / "pull-request")
+    code, output, second = _gate_run(checkout, log, f"--example-db={redis_url}")
+    assert code == 1 and f"FAILED {EXACT}" in output, output[-3000:]
+    assert "during reuse phase" in output, output[-3000:]
+    assert second == 1, f"the saved failure was not the first example ({second})\n{output[-3000:]}"
+    assert sorted(client.scan_iter("conv2d-conformance:*")) == saved, "a gate run wrote to Redis"
+
+    # The same gate run without the database: derandomised, 60 examples.
+    _, output, alone = _gate_run(checkout, log)
+    assert alone is None or alone > second, output[-3000:]
+    _record("redis replay", examples_until_failure={
+        "nightly run (randomised, writes)": nightly[1],
+        "gate run on a fresh checkout, with the shared database (read-only)": second,
+        "the same gate run without a database (derandomised, 60 examples)": alone or "not found"})
+
+
+def test_an_unreachable_redis_server_is_a_one_line_usage_error(tmp_path):
+    _redis_package()
+    code, output = _pytest(ROOT, EXACT, f"--example-db=redis://127.0.0.1:{_free_loopback_port()}/0")
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert code == 4 and len(errors) == 1 and "does not answer" in errors[0], output
+
+
+# --- GitHub artifact ---------------------------------------------------------------
+
+
+def test_a_gate_run_reads_the_nightly_artifact_from_github(nightly, tmp_path):
+    """The pull-request path without the network: Hypothesis keeps the artifact it
+    downloads in .hypothesis/github-artifacts/NAME/TIMESTAMP.zip for a day; a zip of
+    the nightly run's database directory put there is what the download would be."""
+    checkout = _fresh_checkout(tmp_path / "pull-request")
+    cache = checkout / ".hypothesis" / "github-artifacts" / "hypothesis-example-db"
+    cache.mkdir(parents=True)
+    stamp = datetime.now(timezone.utc).isoformat().replace(":", "_")
+    uploaded = nightly[0] / "nightly-db"
+    with zipfile.ZipFile(cache / f"{stamp}.zip", "w") as artifact:
+        for path in sorted(uploaded.rglob("*")):
+            artifact.write(path, path.relative_to(uploaded).as_posix())
+    # Were it to try the network, this proxy (a closed loopback port) would refuse it.
+    closed = f"http://127.0.0.1:{_free_loopback_port()}"
+    log = tmp_path / "calls.txt"
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={BROKEN}", "--hypothesis-profile=ci",
+                           "--example-db=github:example-owner/example-repo",
+                           env={CALL_LOG: str(log), "https_proxy": closed, "HTTPS_PROXY": closed})
+    assert code == 1 and _examples_until_failure(log) == 1, output[-3000:]
+
+
+def test_an_unreachable_github_is_a_one_line_usage_error(tmp_path):
+    checkout = _fresh_checkout(tmp_path / "checkout")
+    closed = f"http://127.0.0.1:{_free_loopback_port()}"
+    code, output = _pytest(checkout, EXACT, "--example-db=github:example-owner/example-repo",
+                           env={"https_proxy": closed, "HTTPS_PROXY": closed})
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert code == 4 and len(errors) == 1 and "GitHub" in errors[0], output
+
+
+# --- measurements ----------------------------------------------------------------------
+
+
+def _record(name, **values):
+    """Print a measurement (shown with -s or -rA) and append it to $CONV2D_SCALE_RECORD."""
+    line = json.dumps({"measurement": name, **values})
+    print(line)
+    if os.environ.get("CONV2D_SCALE_RECORD"):
+        with open(os.environ["CONV2D_SCALE_RECORD"], "a") as record:
+            record.write(line + "\n")
