@@ -34,12 +34,6 @@ Without the option nothing changes: ``dev`` and ``nightly`` use ``local``, and
 server that does not answer, or an artifact that cannot be fetched is a
 one-line usage error before any test runs.  With ``--hypothesis-seed``
 Hypothesis uses no database at all.
-
-Database keys: Hypothesis keys a property's entries by a digest of its source,
-and adds the pytest node id only for parametrised tests; HypoFuzz adds the
-node id for every test.  So that what the fuzzer finds is what pytest replays,
-this plugin adds the node id for every Hypothesis test too (it also seeds the
-derandomised examples, which therefore depend on the node id as well).
 """
 
 import re
@@ -199,15 +193,3 @@ def pytest_report_header(config):
     description = getattr(config, "example_db_description", None)
     return [f"example database: {description or describe_current()}"]
 
-
-def pytest_collection_modifyitems(items):
-    """Key every Hypothesis test's database entries by its node id, as HypoFuzz does.
-
-    Hypothesis's own plugin does this for parametrised tests only (and again,
-    to the same value, just before each of them runs); a test that is not
-    parametrised has exactly one item, so setting it here is exact.
-    """
-    for item in items:
-        handle = getattr(getattr(item, "obj", None), "hypothesis", None)
-        if handle is not None and not hasattr(item, "callspec"):
-            handle.inner_test._hypothesis_internal_add_digest = item.nodeid.encode()
