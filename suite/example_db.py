@@ -140,8 +140,8 @@ def open_database(spec, *, read_only, check=True):
     for part in parts:
         database, description, writable = _one(part, check)
         if read_only or not writable:
-            database = ReadOnlyDatabase(database)
-        opened.append((database, description + ("" if writable and not read_only else ", read-only")))
+            database, description = ReadOnlyDatabase(database), description + ", read-only"
+        opened.append((database, description))
     if len(opened) == 1:
         return opened[0]
     return (MultiplexedDatabase(*(database for database, _ in opened)),

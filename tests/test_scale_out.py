@@ -15,6 +15,7 @@ runs it as its own step, after installing redis-server).  Where
 CI (``CI`` set) and are skipped with the reason elsewhere.
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -32,24 +33,25 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 EXACT = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
-BROKEN = "tests.test_scale_out:_tail_bug_in_wide_three_group_batches"
+RARE_BUG = "tests.test_scale_out:_tail_bug_in_wide_three_group_batches"
+COMMON_BUG = "tests.test_scale_out:_tail_bug_in_three_group_calls"
 CALL_LOG = "CONV2D_SCALE_CALL_LOG"
 
 pytestmark = pytest.mark.scale
 
 
-def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, padding=0,
-                                          dilation=1, groups=1):
-    """Adds one to the last output column, only for batches of 2 or more, with
-    3 groups, inputs wider than 7 columns (a tail accumulator that starts at 1):
-    about 1 drawn case in 100.  With $CONV2D_SCALE_CALL_LOG set, appends one
-    line per call: 1 where it answered wrong, 0 where it answered right.
-    It computes with oneDNN off, so that no search of these tests meets a
-    oneDNN crash (suite/known_crashes.py) and dies of it."""
+def _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups, *,
+                              min_batch, min_width):
+    """F.conv2d, but with one added to the last output column of batched calls
+    (at least ``min_batch`` samples) with 3 groups and inputs of at least
+    ``min_width`` columns (a tail accumulator that starts at 1).  With
+    $CONV2D_SCALE_CALL_LOG set, appends one line per call: 1 where it answered
+    wrong, 0 where it answered right.  It computes with oneDNN off, so that no
+    search of these tests meets a oneDNN crash (suite/known_crashes.py)."""
     with torch.backends.mkldnn.flags(enabled=False):
         out = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
-    wrong = (groups == 3 and input.dim() == 4 and input.shape[0] >= 2 and input.shape[-1] > 7
-             and out.numel() > 0)
+    wrong = (groups == 3 and input.dim() == 4 and input.shape[0] >= min_batch
+             and input.shape[-1] >= min_width and out.numel() > 0)
     if wrong:
         out = out.clone()
         out[..., -1] += 1
@@ -57,6 +59,20 @@ def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, pa
         with open(os.environ[CALL_LOG], "a") as log:
             log.write("1\n" if wrong else "0\n")
     return out
+
+
+def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, padding=0,
+                                          dilation=1, groups=1):
+    """Wrong for 2+ samples, 3 groups, 8+ columns: about 1 drawn case in 100."""
+    return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
+                                     min_batch=2, min_width=8)
+
+
+def _tail_bug_in_three_group_calls(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                                   groups=1):
+    """Wrong for any batched call with 3 groups: about 1 drawn case in 5."""
+    return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
+                                     min_batch=1, min_width=1)
 
 
 def _needed(what, hint):
@@ -96,12 +112,21 @@ def _examples_until_failure(log):
     return calls.index("1") + 1 if "1" in calls else None
 
 
-def _gate_run(checkout, log, *database):
-    """The failing property, as a pull-request run: ``ci`` profile, the broken conv2d."""
+def _gate_run(checkout, log, *database, broken=RARE_BUG):
+    """The property, as a pull-request run (``ci`` profile) against a broken conv2d:
+    (exit code, output, examples until the first wrong answer)."""
     log.unlink(missing_ok=True)
-    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={BROKEN}", "--hypothesis-profile=ci",
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={broken}", "--hypothesis-profile=ci",
                            "--hypothesis-show-statistics", *database, env={CALL_LOG: str(log)})
     return code, output, _examples_until_failure(log)
+
+
+def _failed_in_reuse_phase(output):
+    """Hypothesis's statistics say the failure came from the database."""
+    reuse = output.split("during reuse phase", 1)
+    if len(reuse) < 2:
+        return False
+    return "Found 1 distinct error in this phase" in reuse[1].split("phase (", 1)[0]
 
 
 # --- Redis -----------------------------------------------------------------------
@@ -165,8 +190,9 @@ def nightly(redis_url, tmp_path_factory):
     the workflow uploads).  Returns (checkout, examples until failure)."""
     checkout = _fresh_checkout(tmp_path_factory.mktemp("nightly"))
     log = checkout / "calls.txt"
-    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={BROKEN}", "--hypothesis-profile=nightly",
-                           f"--example-db={redis_url},dir:nightly-db", env={CALL_LOG: str(log)})
+    database = f"--example-db={redis_url},dir:nightly-db"
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={RARE_BUG}",
+                           "--hypothesis-profile=nightly", database, env={CALL_LOG: str(log)})
     assert code == 1 and f"FAILED {EXACT}" in output, output[-3000:]
     return checkout, _examples_until_failure(log)
 
@@ -183,7 +209,7 @@ def test_a_failure_found_nightly_is_retried_first_by_the_next_gate_run(redis_url
     checkout = _fresh_checkout(tmp_path / "pull-request")
     code, output, second = _gate_run(checkout, log, f"--example-db={redis_url}")
     assert code == 1 and f"FAILED {EXACT}" in output, output[-3000:]
-    assert "during reuse phase" in output, output[-3000:]
+    assert _failed_in_reuse_phase(output), output[-3000:]
     assert second == 1, f"the saved failure was not the first example ({second})\n{output[-3000:]}"
     assert sorted(client.scan_iter("conv2d-conformance:*")) == saved, "a gate run wrote to Redis"
 
@@ -221,7 +247,7 @@ def test_a_gate_run_reads_the_nightly_artifact_from_github(nightly, tmp_path):
     # Were it to try the network, this proxy (a closed loopback port) would refuse it.
     closed = f"http://127.0.0.1:{_free_loopback_port()}"
     log = tmp_path / "calls.txt"
-    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={BROKEN}", "--hypothesis-profile=ci",
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={RARE_BUG}", "--hypothesis-profile=ci",
                            "--example-db=github:example-owner/example-repo",
                            env={CALL_LOG: str(log), "https_proxy": closed, "HTTPS_PROXY": closed})
     assert code == 1 and _examples_until_failure(log) == 1, output[-3000:]
@@ -234,6 +260,35 @@ def test_an_unreachable_github_is_a_one_line_usage_error(tmp_path):
                            env={"https_proxy": closed, "HTTPS_PROXY": closed})
     errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
     assert code == 4 and len(errors) == 1 and "GitHub" in errors[0], output
+
+
+# --- fuzzing campaign ----------------------------------------------------------------
+
+
+def test_a_short_fuzzing_campaign_finds_the_bug_and_the_gate_replays_it(tmp_path):
+    if importlib.util.find_spec("hypofuzz") is None:
+        _needed("HypoFuzz", 'pip install -e ".[fuzz]"')
+    checkout = _fresh_checkout(tmp_path / "fuzzer")
+    report = tmp_path / "report"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.fuzz", "--seconds", "150", "--example-db=dir:fuzz-db",
+         f"--conv2d-impl={COMMON_BUG}", f"--report={report}", EXACT],
+        cwd=checkout, capture_output=True, text=True, timeout=600)
+    wall = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "found a failure" in output, output[-3000:]
+    text = (report / "report.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{EXACT}`"))
+    assert "| found | FAILED |" in row and "Replay: python -m suite.replay" in text, text
+    fuzzed = float(row.split("|")[3])
+
+    # The closing run is a gate run on the fuzzer's database: its failure came from
+    # the database (HypoFuzz saved it under the key pytest reads).
+    assert _failed_in_reuse_phase((report / "closing-run.txt").read_text()), text
+    _record("fuzz campaign", seconds_fuzzing_until_found=round(fuzzed),
+            command_wall_seconds=round(wall))
 
 
 # --- measurements ----------------------------------------------------------------------
