@@ -5,12 +5,14 @@
   pull-request run (the derandomised, read-only ``ci`` profile) on a fresh
   checkout retries it first.  A GitHub artifact (the pull-request path) is
   read from Hypothesis's artifact cache, which is what it downloads into.
-- Duration-balanced shards (pytest-split): the shards partition the run.
+- Duration-balanced shards (pytest-split): the stored durations cover the
+  run, and the shards partition it.
 - The fuzzing campaign (HypoFuzz, ``python -m suite.fuzz``): a few seconds on
   a broken conv2d find the bug and the report names it with its Replay line.
 
-Selected with ``-m scale`` (about a minute of subprocesses on two cores; CI
-runs it as its own step, after installing redis-server).  Where
+Selected with ``-m scale`` (a few minutes of subprocesses; CI runs it as its
+own step, ``pytest -n auto --dist loadgroup -m scale``, after installing
+redis-server and the extras).  Where
 ``redis-server`` or an optional package is missing, these tests fail under
 CI (``CI`` set) and are skipped with the reason elsewhere.
 """
@@ -23,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -197,6 +200,7 @@ def nightly(redis_url, tmp_path_factory):
     return checkout, _examples_until_failure(log)
 
 
+@pytest.mark.xdist_group("nightly")  # one nightly run (and Redis server) serves both
 def test_a_failure_found_nightly_is_retried_first_by_the_next_gate_run(redis_url, nightly,
                                                                        tmp_path):
     import redis
@@ -232,6 +236,7 @@ def test_an_unreachable_redis_server_is_a_one_line_usage_error(tmp_path):
 # --- GitHub artifact ---------------------------------------------------------------
 
 
+@pytest.mark.xdist_group("nightly")
 def test_a_gate_run_reads_the_nightly_artifact_from_github(nightly, tmp_path):
     """The pull-request path without the network: Hypothesis keeps the artifact it
     downloads in .hypothesis/github-artifacts/NAME/TIMESTAMP.zip for a day; a zip of
@@ -260,6 +265,37 @@ def test_an_unreachable_github_is_a_one_line_usage_error(tmp_path):
                            env={"https_proxy": closed, "HTTPS_PROXY": closed})
     errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
     assert code == 4 and len(errors) == 1 and "GitHub" in errors[0], output
+
+
+# --- shards ----------------------------------------------------------------------------
+
+SHARDS = 4
+REFRESH = "pytest -n auto --hypothesis-profile=ci --store-durations --clean-durations"
+
+
+def test_the_stored_durations_cover_the_run_and_the_shards_partition_it():
+    """The run as the workflow's shards see it: ``--splits 4 --group G`` for each G
+    (pytest-split's own splitting, on the ids one collection finds)."""
+    from pytest_split.algorithms import Algorithms
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                             "-p", "no:cacheprovider", "-p", "no:xdist"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
+    ids = [line for line in listed.stdout.splitlines() if "::" in line]
+    stored = json.loads((ROOT / ".test_durations").read_text())
+    missing = sorted(set(ids) - stored.keys())
+    # New tests count at the mean duration, and the split stays reasonable for a
+    # while; a tenth of the run without durations is time to refresh them.
+    assert len(missing) <= len(ids) // 10, (
+        f"{len(missing)} of {len(ids)} tests have no stored duration (e.g. {missing[:3]}); "
+        f"refresh .test_durations from the repository root: {REFRESH}")
+    items = [types.SimpleNamespace(nodeid=nodeid) for nodeid in ids]
+    groups = Algorithms["least_duration"].value(SHARDS, items, stored)
+    chosen = [[item.nodeid for item in group.selected] for group in groups]
+    assert sorted(sum(chosen, [])) == sorted(ids), "the shards do not partition the run"
+    estimates = [round(group.duration, 1) for group in groups]
+    _record("shard estimates", seconds=estimates,
+            max_over_mean=round(max(estimates) / (sum(estimates) / SHARDS), 3))
 
 
 # --- fuzzing campaign ----------------------------------------------------------------
