@@ -18,8 +18,8 @@ from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, c
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
 from suite.verdict import Tolerance
 
-# --example-db (which example database Hypothesis uses, local, Redis or a GitHub
-# artifact) and database keys shared with HypoFuzz: suite/example_db.py.
+# --example-db: which example database Hypothesis uses (local, a directory,
+# Redis, a GitHub artifact), read-only for derandomised profiles: suite/example_db.py.
 pytest_plugins = ["suite.example_db"]
 
 profiles.register_profiles()
