@@ -27,6 +27,10 @@ from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, c
                           describe_flags, tf32_in_effect)
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
 
+# --example-db: which example database Hypothesis uses (local, a directory,
+# Redis, a GitHub artifact), read-only for derandomised profiles: suite/example_db.py.
+pytest_plugins = ["suite.example_db"]
+
 profiles.register_profiles()
 settings.load_profile(profiles.default_profile())
 
