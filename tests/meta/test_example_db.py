@@ -2,7 +2,7 @@
 
 In-process and fast (no server, no network): a real Redis server, an
 unreachable one, the artifact and an unreachable GitHub are exercised by
-tests/test_scale_out.py (``-m scale``).
+tests/meta/test_scale_out.py (``-m scale``).
 """
 
 import pytest
