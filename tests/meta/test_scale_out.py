@@ -36,8 +36,8 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[2]
 EXACT = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
-RARE_BUG = "tests.test_scale_out:_tail_bug_in_wide_three_group_batches"
-COMMON_BUG = "tests.test_scale_out:_tail_bug_in_three_group_calls"
+RARE_BUG = "tests.meta.test_scale_out:_tail_bug_in_wide_three_group_batches"
+COMMON_BUG = "tests.meta.test_scale_out:_tail_bug_in_three_group_calls"
 CALL_LOG = "CONV2D_SCALE_CALL_LOG"
 
 pytestmark = pytest.mark.scale
