@@ -116,6 +116,8 @@ def environment(config=None):
     if config is not None:
         rows += [("hypothesis profile", hypothesis.settings.get_current_profile_name()),
                  ("conv2d under test", config.getoption("conv2d_impl")),
+                 ("error model", str(config.error_model)),
+                 ("call time limit", f"{config.getoption('conv2d_call_timeout'):g} s"),
                  ("device", config.getoption("device")),
                  ("command", " ".join(["pytest", *config.invocation_params.args]))]
     return rows
