@@ -111,6 +111,18 @@ class PerSampleCase(Case):
                           groups=n * self.groups, dtype=self.dtype, tier=self.tier,
                           seed=self.seed)
 
+    def inner_calls(self):
+        """The ordinary calls the formulation makes, as cases (for a declared domain)."""
+        if self.formulation == "loop":
+            return [self.sample_case()]
+        if self.formulation == "im2col_einsum":  # the depthwise one-hot call of receptive_fields
+            channels, (kh, kw) = self.input_shape[1], self.weight_shape[-2:]
+            return [Conv2dCase(input_shape=self.input_shape,
+                               weight_shape=(channels * kh * kw, 1, kh, kw),
+                               dtype=self.dtype, tier=self.tier, seed=self.seed,
+                               **{**self.arguments, "groups": channels})]
+        return [self.as_grouped_call()]  # the grouped trick, and vmap's batch rule
+
     def geometry(self):
         """Every sample's geometry; raises ConvArgumentError if a sample's call is invalid."""
         return self.sample_case().geometry()

@@ -149,7 +149,7 @@ class Finding:
     outcome: object = None
     ratio: object = None  # the worst element's error/bound, where a bound judged it
     deviation: object = None  # the registry entry that explains the problems
-    crash: object = None  # the registry entry whose known crash kept the call from being made
+    crash: object = None  # why the call was not made: a known crash, or outside the domain
     held: list = dataclasses.field(default_factory=list)  # deviations whose condition held
     environment: dict = dataclasses.field(default_factory=dict)  # backend state of the call
 
@@ -167,8 +167,7 @@ class Finding:
 
     def verdict(self):
         if self.crash is not None:
-            return (f"NOT RUN: known crash {self.crash.id} of this torch "
-                    f"({self.crash.observed})")
+            return f"NOT RUN: {self.crash.id} ({self.crash.observed})"
         if self.deviation is not None:
             return (f"KNOWN DEVIATION {self.deviation.id}: {self.deviation.observed}; "
                     f"reason: {self.deviation.reason}")
@@ -359,7 +358,7 @@ def require(finding):
     summary.observe(finding)
     if finding.crash is not None:
         if currently_in_test_context():
-            event(f"not run: known crash {finding.crash.id}")
+            event(f"not run: {finding.crash.id}")
             reject()
         return
     if finding.failed:

@@ -48,7 +48,8 @@ class Rechecker:
 
     def __init__(self, options):
         self.options = dict(options)
-        self.child_options = [f"--{name.replace('_', '-')}={value}" for name, value in options]
+        self.child_options = [f"--{name.replace('_', '-')}={value}" for name, value in options
+                              if value is not None]
         self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def _crash_child(self, entry):

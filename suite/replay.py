@@ -36,6 +36,8 @@ import pytest
 import torch
 from hypothesis import note
 
+import strategies.domain
+import suite.domain
 from case import Case, DescriptorError, parse
 from reference import ConvArgumentError, ErrorModel
 from suite import registry, summary
@@ -63,13 +65,13 @@ def command(case, options, property=None):
     value) pairs of suite.replay's options, as ``run_options`` gives them."""
     words = ["python -m suite.replay", _quoted(str(case))]
     words += [f"--{name.replace('_', '-')}={_quoted(str(value)) if name == 'conv2d_impl' else value}"
-              for name, value in options]
+              for name, value in options if value is not None]
     if property:
         words.append(f"--property={_quoted(property)}")
     return " ".join(words)
 
 
-REPEATED = ("conv2d_impl", "conv2d_error_model", "device", "torch_threads",
+REPEATED = ("conv2d_impl", "conv2d_error_model", "conv2d_domain", "device", "torch_threads",
             "conv2d_call_timeout", *FLAG_DEFAULTS)
 
 
@@ -271,6 +273,8 @@ def add_implementation_arguments(parser):
                         help=f"the conv2d under test (default: {DEFAULT}) or a preset name")
     parser.add_argument("--conv2d-error-model", default="direct", choices=ErrorModel.KINDS,
                         help="how a correct implementation may round (default: direct)")
+    parser.add_argument("--conv2d-domain", default=None, metavar="FILE.toml",
+                        help="the part of conv2d the implementation claims")
     parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--torch-threads", default=1, type=_positive, metavar="N",
                         help="torch intra-op threads (default: 1, as the test run)")
@@ -291,7 +295,9 @@ def load_implementation_arguments(parser, args):
         conv2d = load_implementation(args.conv2d_impl)
         check_device(args.device)
         entries = registry.load()
-    except (ImplementationError, DeviceError, registry.RegistryError) as error:
+        strategies.domain.activate(suite.domain.read(args.conv2d_domain))
+    except (ImplementationError, DeviceError, registry.RegistryError,
+            strategies.domain.DomainError) as error:
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
     torch.set_num_threads(args.torch_threads)
     apply_flags(options)
@@ -351,7 +357,8 @@ def main(argv=None):
         print(f"\n{'property':<11} {args.property}")
         sys.stdout.flush()
         options = [f"--{name.replace('_', '-')}={value}"
-                   for name, value in run_options(lambda name: getattr(args, name))]
+                   for name, value in run_options(lambda name: getattr(args, name))
+                   if value is not None]
         status = max(status, replay_property(args.property, case, options))
     return status
 

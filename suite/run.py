@@ -20,6 +20,7 @@ import sys
 
 import torch
 
+from strategies import domain
 from suite import monitor, registry
 
 
@@ -50,11 +51,21 @@ def monitor_calls(path=None, limit=None):
     _monitor = monitor.Monitor(path, limit)
 
 
+class OutsideTheDomain:
+    """Why a call was not made: the kernel's declared domain does not hold it."""
+
+    id = "outside-the-declared-domain"
+    observed = "the implementation does not claim this call (--conv2d-domain)"
+
+
 def run(conv2d, case, tensors, *, guard=True):
     """Make ``case``'s call of ``conv2d`` on ``tensors``; ``guard``: unless a known
-    crash of this torch (an applying registry entry) holds for it."""
+    crash of this torch (an applying registry entry) holds for it, or the
+    implementation's declared domain (strategies/domain.py) does not."""
     device = tensors[0].device.type
     state = environment(device)
+    if guard and case.rule() is None and not domain.active().admits(case):
+        return Outcome(not_run=OutsideTheDomain, environment=state)
     if guard:
         crash = registry.active().crash_for({**case.facts(), **state})
         if crash is not None:
@@ -81,6 +92,7 @@ def child_environment(prog, argv, positional):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--conv2d-error-model", default="direct")
     parser.add_argument("--conv2d-call-timeout", type=float, default=None)
+    parser.add_argument("--conv2d-domain", default=None)  # rechecks are about torch, not it
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
     for name, default in FLAG_DEFAULTS.items():
