@@ -203,13 +203,20 @@ def facts_of(finding):
                   outcome and outcome.error, finding.problems)
 
 
-def _explained(finding, explain):
-    """``finding`` with the registry's explanation of its problems, if any."""
+def _explained(finding, explain, environments=()):
+    """``finding`` with the registry's explanation of its problems, if any.
+
+    ``environments``: the backend states of further calls the finding compares
+    with its own (another backend's result): an entry that holds for any of
+    them may explain the disagreement, as either call may be the wrong one.
+    """
     if explain:
-        facts = facts_of(finding)
-        finding.held = registry.active().held(facts)
-        if finding.problems:
-            finding.deviation = registry.active().explain(facts)
+        for environment in (finding.environment, *environments):
+            facts = {**facts_of(finding), **environment}
+            finding.held += [entry for entry in registry.active().held(facts)
+                             if entry not in finding.held]
+            if finding.problems and finding.deviation is None:
+                finding.deviation = registry.active().explain(facts)
     return finding
 
 
@@ -320,9 +327,12 @@ def output_of(case, outcome):
     return outcome.output
 
 
-def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None):
+def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None,
+          environments=()):
     """The finding of comparing ``actual`` (a tensor) with ``expected`` (NumPy): the same
-    numbers computed another way.  ``exact``: bit for bit; else within ``bound``."""
+    numbers computed another way.  ``exact``: bit for bit; else within ``bound``.
+    ``environment``: the backend state ``actual`` was computed in (default: now);
+    ``environments``: those of the calls that computed ``expected``, where they differ."""
     if environment is None:
         environment = run.environment(
             actual.device.type if isinstance(actual, torch.Tensor) else "cpu")
@@ -344,7 +354,7 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
     elif actual.numel():
         finding.problems, finding.ratio = compare_values(
             as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source)
-    return _explained(finding, explain=True)
+    return _explained(finding, explain=True, environments=environments)
 
 
 def require(finding):
@@ -365,14 +375,17 @@ def require(finding):
         raise AssertionError(finding.message())
 
 
-def agreement(case, actual, other, arrays, model, *, name="out", source):
+def agreement(case, actual, other, arrays, model, *, name="out", source, environment=None,
+              environments=()):
     """The finding of two results of the same call computed two ways (``other`` as
     NumPy, ``source`` says how): identical on exact-tier data under the direct
     model; otherwise each is within the rounding bound of the truth, so they are
-    within twice that bound of each other."""
+    within twice that bound of each other.  ``environment``, ``environments``: the
+    backend states of the two calls, where they differ (see ``agree``)."""
     exact = case.tier == "exact" and model.bitwise_on_exact_data
     bound = None if exact else 2 * case.bound(arrays, case.expected(arrays), model)
-    return agree(case, actual, other, exact=exact, bound=bound, name=name, source=source)
+    return agree(case, actual, other, exact=exact, bound=bound, name=name, source=source,
+                 environment=environment, environments=environments)
 
 
 def check_call(conv2d, case, *, device, model, checks=CHECKS):

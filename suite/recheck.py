@@ -52,14 +52,22 @@ class Rechecker:
                               if value is not None]
         self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
+    def _options(self, entry):
+        """The child's options: the run's, in the entry's own oneDNN state where it names one."""
+        if not entry.recheck_onednn:
+            return tuple(self.child_options)
+        return (*[option for option in self.child_options if not option.startswith("--onednn=")],
+                f"--onednn={entry.recheck_onednn}")
+
     def _crash_child(self, entry):
         return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
-                                 *self.child_options], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 *self._options(entry)], cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
 
     def _deviations_child(self, entries):
+        """One child for ``entries``, which share their recheck options."""
         return subprocess.Popen([sys.executable, "-m", "suite.recheck",
-                                 *[entry.id for entry in entries], *self.child_options],
+                                 *[entry.id for entry in entries], *self._options(entries[0])],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
 
@@ -94,11 +102,18 @@ class Rechecker:
 
     def all(self, entries):
         """({id: status}, {id: detail}) for every entry."""
-        deviations = [entry for entry in entries if entry.kind in registry.EXPLAINING]
+        groups = {}  # deviations by the options of their recheck: one child per group
+        for entry in entries:
+            if entry.kind in registry.EXPLAINING:
+                groups.setdefault(self._options(entry), []).append(entry)
         crashes = {entry.id: self._crash_child(entry) for entry in entries if entry.kind == "crash"}
-        found, _ = self._deviations_result(self._deviations_child(deviations), deviations)
-        if found is None:  # a recheck killed the child: one child per deviation
-            found = {entry.id: self(entry) for entry in deviations}
+        children = [(group, self._deviations_child(group)) for group in groups.values()]
+        found = {}
+        for group, child in children:
+            result, _ = self._deviations_result(child, group)
+            if result is None:  # a recheck killed the child: one child per deviation
+                result = {entry.id: self(entry) for entry in group}
+            found.update(result)
         found.update({entry_id: self._crash_result(child) for entry_id, child in crashes.items()})
         return ({entry_id: status for entry_id, (status, _) in found.items()},
                 {entry_id: detail for entry_id, (_, detail) in found.items()})

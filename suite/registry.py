@@ -16,7 +16,9 @@ the implementation under test (crashes in a child process) before any
 property runs: an entry *applies* wherever its recheck shows the behaviour,
 on any torch version, and is reported as fixed (stale) where it does not.
 So nothing is skipped by version, and an entry never hides a behaviour that
-is no longer there.
+is no longer there.  A recheck call is made in the run's oneDNN state, unless
+the entry is about one path and says which (``recheck_onednn = "off"``: torch's
+own slow path, which the backend-equivalence property calls with oneDNN off).
 
 Conditions and behaviours are Python expressions over the names in
 ``CASE_NAMES``, ``ENVIRONMENT_NAMES`` and (behaviours) ``OUTCOME_NAMES``,
@@ -48,7 +50,8 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn")
+ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck call is made in
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
 
 
@@ -88,8 +91,12 @@ class Entry:
     recheck: str
     behaviour: str = ""
     upstream: str = ""
+    recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
 
     def __post_init__(self):
+        if self.recheck_onednn not in ("", *ONEDNN_STATES):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_onednn "
+                                f"{self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
         if self.kind not in KINDS:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
                                 f"{self.kind!r} is not one of {', '.join(KINDS)}")
