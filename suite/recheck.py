@@ -3,7 +3,8 @@
 A deviation is present when its recheck call, run and judged without the
 registry, breaks the specification in the recorded way (its condition holds
 and its behaviour describes what the call did).  A crash is present when its
-recheck call, made in a child process (``python -m suite.run``), kills that
+recheck call, made in a child process (``python -m suite.run``, with
+``--backward`` for an entry whose ``recheck_pass`` is backward), kills that
 process.  A run rechecks every entry in child processes, side by side (one
 for all deviations, one per crash), so an implementation that crashes on a
 recheck call cannot take the test run down with it; where the deviations'
@@ -48,7 +49,8 @@ class Rechecker:
         self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def _crash_child(self, entry):
-        return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
+        backward = ["--backward"] if entry.recheck_pass == "backward" else []
+        return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck, *backward,
                                  *self.child_options], cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
 

@@ -44,7 +44,10 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream")
+OPTIONAL = ("behaviour", "upstream", "recheck_pass")
+# Which pass of the recheck call shows a crash: the call itself, or backpropagating
+# ones through it (a crash of the backward kernel: python -m suite.run --backward).
+RECHECK_PASSES = ("forward", "backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
 
 
@@ -84,11 +87,17 @@ class Entry:
     recheck: str
     behaviour: str = ""
     upstream: str = ""
+    recheck_pass: str = "forward"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
                                 f"{self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.recheck_pass not in RECHECK_PASSES or (
+                self.recheck_pass != "forward" and self.kind != "crash"):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_pass "
+                                f"{self.recheck_pass!r}: a crash may name one of "
+                                f"{', '.join(RECHECK_PASSES)}, a deviation none")
         if (self.kind == "deviation") != bool(self.behaviour):
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a deviation "
                                 f"needs a behaviour, a crash has none")

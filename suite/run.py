@@ -11,7 +11,8 @@ one is set), so a call that kills the process is still named: the pytest
 plugin reads the log of a worker that died (suite/crashes.py).
 
 ``python -m suite.run DESCRIPTOR --conv2d-impl=SPEC ...`` makes one call in a
-fresh process and nothing else: the registry rechecks crashes with it.
+fresh process and nothing else (with ``--backward``, then backpropagates ones
+through its output): the registry rechecks crashes with it.
 """
 
 import argparse
@@ -98,6 +99,8 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
+    parser.add_argument("--backward", action="store_true",
+                        help="then backpropagate ones through the output")
     for name, default in FLAG_DEFAULTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", default=default)
     args = parser.parse_args(argv)
@@ -105,8 +108,10 @@ def main(argv=None):
     torch.backends.mkldnn.enabled = args.onednn == "on"
     apply_flags(argparse.Namespace(getoption=lambda name: getattr(args, name)))
     case = parse(args.descriptor)
-    outcome = run(load_implementation(args.conv2d_impl), case, case.tensors(device=args.device),
-                  guard=False)
+    tensors = case.tensors(device=args.device, requires_grad=args.backward)
+    outcome = run(load_implementation(args.conv2d_impl), case, tensors, guard=False)
+    if args.backward and isinstance(outcome.output, torch.Tensor) and outcome.output.requires_grad:
+        outcome.output.backward(torch.ones_like(outcome.output))
     print("raised" if outcome.error is not None else "returned")
     return 0
 

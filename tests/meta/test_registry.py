@@ -41,7 +41,9 @@ ENTRY = dict(id="x", kind="deviation", torch=">=2.0", measured="m", condition="d
     ({"behaviour": "raised is"}, "field 'behaviour'"),
     ({"kind": "bug"}, "kind 'bug'"),
     ({"behaviour": ""}, "needs a behaviour"),
-], ids=["unknown name", "syntax", "unknown kind", "deviation without behaviour"])
+    ({"recheck_pass": "backward"}, "recheck_pass 'backward'"),
+], ids=["unknown name", "syntax", "unknown kind", "deviation without behaviour",
+        "deviation rechecked backward"])
 def test_a_malformed_entry_is_one_error_naming_the_entry_and_the_field(changes, named):
     with pytest.raises(registry.RegistryError) as raised:
         registry.Entry(**{**ENTRY, **changes})
