@@ -3,9 +3,9 @@
 A deviation is present when its recheck call, run and judged without the
 registry, breaks the specification in the recorded way (its condition holds
 and its behaviour describes what the call did).  A crash is present when its
-recheck call, made in a child process (``python -m suite.run``, with
-``--backward`` for an entry whose ``recheck_pass`` is backward), kills that
-process.  A run rechecks every entry in child processes, side by side (one
+recheck call, made in a child process (``python -m suite.run``, as far
+as the entry's ``recheck_pass``: the call, its backward, its double
+backward), kills that process.  A run rechecks every entry in child processes, side by side (one
 for all deviations, one per crash), so an implementation that crashes on a
 recheck call cannot take the test run down with it; where the deviations'
 child dies, each deviation is rechecked in a child of its own.
@@ -49,10 +49,10 @@ class Rechecker:
         self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def _crash_child(self, entry):
-        backward = ["--backward"] if entry.recheck_pass == "backward" else []
-        return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck, *backward,
-                                 *self.child_options], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
+                                 f"--through={entry.recheck_pass}", *self.child_options],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
 
     def _deviations_child(self, entries):
         return subprocess.Popen([sys.executable, "-m", "suite.recheck",

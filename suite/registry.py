@@ -45,9 +45,10 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
 OPTIONAL = ("behaviour", "upstream", "recheck_pass")
-# Which pass of the recheck call shows a crash: the call itself, or backpropagating
-# ones through it (a crash of the backward kernel: python -m suite.run --backward).
-RECHECK_PASSES = ("forward", "backward")
+# How far the recheck call of a crash goes (python -m suite.run --through=PASS): the
+# call itself, then backpropagating ones through it, then through those gradients
+# again; a crash of a backward or double-backward kernel needs the longer passes.
+RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
 
 

@@ -11,8 +11,9 @@ one is set), so a call that kills the process is still named: the pytest
 plugin reads the log of a worker that died (suite/crashes.py).
 
 ``python -m suite.run DESCRIPTOR --conv2d-impl=SPEC ...`` makes one call in a
-fresh process and nothing else (with ``--backward``, then backpropagates ones
-through its output): the registry rechecks crashes with it.
+fresh process and nothing else (``--through=backward``: then backpropagates ones
+through its output; ``--through=double_backward``: and ones through those
+gradients): the registry rechecks crashes with it.
 """
 
 import argparse
@@ -88,6 +89,18 @@ def run(conv2d, case, tensors, *, guard=True):
             _call_log.finished()
 
 
+def _differentiate(output, leaves, double):
+    """Backpropagate ones through ``output`` (and, ``double``, through its gradients)."""
+    if not output.requires_grad:
+        return
+    grad = torch.ones_like(output, requires_grad=double)
+    firsts = torch.autograd.grad(output, leaves, grad, create_graph=double, allow_unused=True)
+    firsts = [first for first in firsts if first is not None and first.requires_grad]
+    if double and firsts:
+        torch.autograd.grad(firsts, leaves + [grad], [torch.ones_like(f) for f in firsts],
+                            allow_unused=True)
+
+
 def main(argv=None):
     """Make one case's call, unguarded; exit 0 whether it returned or raised."""
     from case import parse
@@ -99,8 +112,8 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
-    parser.add_argument("--backward", action="store_true",
-                        help="then backpropagate ones through the output")
+    parser.add_argument("--through", choices=("forward", "backward", "double_backward"),
+                        default="forward", help="how far to differentiate the call")
     for name, default in FLAG_DEFAULTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", default=default)
     args = parser.parse_args(argv)
@@ -108,10 +121,11 @@ def main(argv=None):
     torch.backends.mkldnn.enabled = args.onednn == "on"
     apply_flags(argparse.Namespace(getoption=lambda name: getattr(args, name)))
     case = parse(args.descriptor)
-    tensors = case.tensors(device=args.device, requires_grad=args.backward)
+    tensors = case.tensors(device=args.device, requires_grad=args.through != "forward")
     outcome = run(load_implementation(args.conv2d_impl), case, tensors, guard=False)
-    if args.backward and isinstance(outcome.output, torch.Tensor) and outcome.output.requires_grad:
-        outcome.output.backward(torch.ones_like(outcome.output))
+    if args.through != "forward" and isinstance(outcome.output, torch.Tensor):
+        _differentiate(outcome.output, [t for t in tensors if t is not None],
+                       double=args.through == "double_backward")
     print("raised" if outcome.error is not None else "returned")
     return 0
 
