@@ -3,8 +3,9 @@
 A deviation is present when its recheck call, run and judged without the
 registry, breaks the specification in the recorded way (its condition holds
 and its behaviour describes what the call did).  A crash is present when its
-recheck call, made in a child process (``python -m suite.run``), kills that
-process.  A run rechecks every entry in child processes, side by side (one
+recheck call, made in a child process (``python -m suite.run``, as far
+as the entry's ``recheck_pass``: the call, its backward, its double
+backward), kills that process.  A run rechecks every entry in child processes, side by side (one
 for all deviations, one per crash), so an implementation that crashes on a
 recheck call cannot take the test run down with it; where the deviations'
 child dies, each deviation is rechecked in a child of its own.
@@ -61,8 +62,9 @@ class Rechecker:
 
     def _crash_child(self, entry):
         return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
-                                 *self._options(entry)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                 f"--through={entry.recheck_pass}", *self._options(entry)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
 
     def _deviations_child(self, entries):
         """One child for ``entries``, which share their recheck options."""

@@ -14,7 +14,9 @@ where it was measured, why it is accepted, an upstream link, and a minimal
 ``recheck`` call (a case descriptor).  Every run rechecks every entry against
 the implementation under test (crashes in a child process) before any
 property runs: an entry *applies* wherever its recheck shows the behaviour,
-on any torch version, and is reported as fixed (stale) where it does not.
+on any torch version.  Where it does not, an entry recorded for this torch
+(its ``torch`` specifier holds this version) is reported stale; one recorded
+for other releases only is simply not this torch's.
 So nothing is skipped by version, and an entry never hides a behaviour that
 is no longer there.  A recheck call is made in the run's oneDNN state, unless
 the entry is about one path and says which (``recheck_onednn = "off"``: torch's
@@ -29,6 +31,9 @@ import ast
 import dataclasses
 import functools
 from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 try:
     import tomllib
@@ -50,8 +55,12 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream", "recheck_onednn")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass")
 ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck call is made in
+# How far the recheck call of a crash goes (python -m suite.run --through=PASS): the
+# call itself, then backpropagating ones through it, then through those gradients
+# again; a crash of a backward or double-backward kernel needs the longer passes.
+RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
 
 
@@ -92,14 +101,26 @@ class Entry:
     behaviour: str = ""
     upstream: str = ""
     recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
+    recheck_pass: str = "forward"
 
     def __post_init__(self):
+        try:
+            object.__setattr__(self, "_releases", SpecifierSet(self.torch))
+        except InvalidSpecifier:
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: torch "
+                                f"{self.torch!r} is not a version specifier such as "
+                                f"'>=2.2, <2.15'") from None
         if self.recheck_onednn not in ("", *ONEDNN_STATES):
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_onednn "
                                 f"{self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
         if self.kind not in KINDS:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
                                 f"{self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.recheck_pass not in RECHECK_PASSES or (
+                self.recheck_pass != "forward" and self.kind != "crash"):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_pass "
+                                f"{self.recheck_pass!r}: a crash may name one of "
+                                f"{', '.join(RECHECK_PASSES)}, a deviation none")
         if (self.kind in EXPLAINING) != bool(self.behaviour):
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a {self.kind} "
                                 f"needs a behaviour, a crash has none")
@@ -109,6 +130,10 @@ class Entry:
             object.__setattr__(self, "_behaviour", _expression(
                 self.id, "behaviour", self.behaviour,
                 CASE_NAMES + ENVIRONMENT_NAMES + OUTCOME_NAMES))
+
+    def recorded_for(self, version):
+        """Whether the entry was recorded for torch ``version`` (local tags ignored)."""
+        return Version(version).public in self._releases
 
     def condition_holds(self, facts):
         """Whether the call described by ``facts`` (case and environment) is in its region."""

@@ -11,7 +11,9 @@ one is set), so a call that kills the process is still named, and a time
 limit ends a call that never returns (suite/monitor.py).
 
 ``python -m suite.run DESCRIPTOR --conv2d-impl=SPEC ...`` makes one call in a
-fresh process and nothing else: the registry rechecks crashes with it.
+fresh process and nothing else (``--through=backward``: then backpropagates ones
+through its output; ``--through=double_backward``: and ones through those
+gradients): the registry rechecks crashes with it.
 """
 
 import argparse
@@ -79,6 +81,18 @@ def run(conv2d, case, tensors, *, guard=True):
         _monitor.finished()
 
 
+def _differentiate(output, leaves, double):
+    """Backpropagate ones through ``output`` (and, ``double``, through its gradients)."""
+    if not output.requires_grad:
+        return
+    grad = torch.ones_like(output, requires_grad=double)
+    firsts = torch.autograd.grad(output, leaves, grad, create_graph=double, allow_unused=True)
+    firsts = [first for first in firsts if first is not None and first.requires_grad]
+    if double and firsts:
+        torch.autograd.grad(firsts, leaves + [grad], [torch.ones_like(f) for f in firsts],
+                            allow_unused=True)
+
+
 def child_environment(prog, argv, positional):
     """Parse the options a child process of the suite gets from its parent (the run's
     implementation, device, error model, threads, oneDNN state, backend flags), apply
@@ -95,6 +109,8 @@ def child_environment(prog, argv, positional):
     parser.add_argument("--conv2d-domain", default=None)  # rechecks are about torch, not it
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
+    parser.add_argument("--through", choices=("forward", "backward", "double_backward"),
+                        default="forward", help="how far to differentiate the call")
     for name, default in FLAG_DEFAULTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", default=default)
     args = parser.parse_args(argv)
@@ -107,12 +123,17 @@ def child_environment(prog, argv, positional):
 
 
 def main(argv=None):
-    """Make one case's call, unguarded; exit 0 whether it returned or raised."""
+    """Make one case's call, unguarded (``--through``: and differentiate it); exit 0
+    whether it returned or raised."""
     from case import parse
     args, conv2d, _ = child_environment("python -m suite.run", argv, "descriptor")
     for text in args.descriptor:
         case = parse(text)
-        outcome = run(conv2d, case, case.tensors(device=args.device), guard=False)
+        tensors = case.tensors(device=args.device, requires_grad=args.through != "forward")
+        outcome = run(conv2d, case, tensors, guard=False)
+        if args.through != "forward" and isinstance(outcome.output, torch.Tensor):
+            _differentiate(outcome.output, [t for t in tensors if t is not None],
+                           double=args.through == "double_backward")
         print("raised" if outcome.error is not None else "returned")
     return 0
 

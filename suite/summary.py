@@ -194,13 +194,16 @@ class SummaryPlugin:
     def registry_lines(self):
         """One line per registry entry: present here (and what it explained or kept
         from running), or fixed in this torch (stale)."""
+        import torch
         active = registry.active()
         lines = []
         for entry in active.entries.values():
             status = active.status[entry.id]
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
-            if status == registry.FIXED and entry.kind == "difference":
-                lines.append(f"not this torch's: {entry.id} (its recheck "
+            recorded = entry.recorded_for(torch.__version__)
+            if status == registry.FIXED and (entry.kind == "difference" or not recorded):
+                lines.append(f"not this torch's: {entry.id} (recorded for torch "
+                             f"{entry.torch}; its recheck "
                              f"{active.details.get(entry.id, 'conforms')})")
                 continue
             if status == registry.FIXED:
@@ -211,6 +214,9 @@ class SummaryPlugin:
             if status != registry.PRESENT:
                 lines.append(f"unchecked {entry.id}")
                 continue
+            if not recorded:
+                lines.append(f"PRESENT BEYOND ITS RECORD {entry.id}: recorded for torch "
+                             f"{entry.torch}, its recheck shows it on this one")
             if entry.kind == "crash":
                 lines.append(f"known crash {entry.id}: present; {len(seen)} call(s) not made, "
                              f"e.g. {seen[0] if seen else '-'}: {entry.observed}")
