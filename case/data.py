@@ -162,20 +162,21 @@ def _largest_possible_sum(case, dtype):
 
 def _exact_arrays(case, rng):
     """Small integers; the input is thinned (halving its density) until exact; then
-    each tensor is scaled by its power of two."""
+    each tensor is scaled by its power of two (the weight's one filter before it is
+    repeated, for an expanded weight)."""
     input, weight, bias = _exact_units(case, rng)
-    if _plain(case):
-        return input, weight, bias
-    exponents = data_features.exponents_of(case)
-    return tuple(None if values is None else data_features.scaled(values, exponent, features,
-                                                                  dtype)
-                 for values, exponent, features, dtype in zip(
-                     (input, weight, bias), exponents, data_features.case_features(case),
-                     case.dtypes))
+    if not _plain(case):
+        input, weight, bias = (
+            None if values is None else data_features.scaled(values, exponent, features, dtype)
+            for values, exponent, features, dtype in zip(
+                (input, weight, bias), data_features.exponents_of(case),
+                data_features.case_features(case), case.dtypes))
+    return input, _broadcast_weight(case, weight), bias
 
 
 def _exact_units(case, rng):
-    """The exact tier's integers, in units of each tensor's scale."""
+    """The exact tier's integers, in units of each tensor's scale; the weight as drawn
+    (one filter, for an expanded weight)."""
     dtype = case.dtype
     input = _draw_integers(rng, case.input_shape, dtype)
     weight = _draw_integers(rng, _weight_shape(case), dtype)
@@ -184,13 +185,13 @@ def _exact_units(case, rng):
     if not _plain(case):
         input, weight, bias = _shaped(case, (input, weight, bias))
         special = data_features.special_positions(case.input_shape, case.input_data)
-    weight = _broadcast_weight(case, weight)
     limit = exact_limit(dtype)
     if _largest_possible_sum(case, dtype) <= limit:
         return input, weight, bias  # exact whatever the data: no need to look
     keep = rng.random(case.input_shape)
     density = 1.0
-    while input.size and _l1_magnitude(case, input, weight, bias).max(initial=0) > limit:
+    whole = _broadcast_weight(case, weight)
+    while input.size and _l1_magnitude(case, input, whole, bias).max(initial=0) > limit:
         density /= 2
         input = np.where((keep < density) | special, input, 0)
     return input, weight, bias

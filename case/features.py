@@ -187,8 +187,8 @@ def _signed(values, signs, channel_axis):
         size = np.abs(values.real) + (1j * np.abs(values.imag) if np.iscomplexobj(values) else 0)
         return size if signs == "positive" else -size
     values = values.copy()
-    if values.ndim == 0 or values.shape[channel_axis] < 2:
-        return values
+    if not -values.ndim <= channel_axis < values.ndim or values.shape[channel_axis] < 2:
+        return values  # no channel axis (a tensor of the wrong rank), or no pairs
     channels = _moved(values, channel_axis)  # a view: writes reach ``values``
     pairs = channels.shape[0] // 2 * 2
     even = channels[0:pairs:2]
