@@ -5,7 +5,10 @@
   that it returned a tensor of the right shape, dtype and memory format whose
   values are the reference's (bit for bit on exact-tier data under the direct
   error model, within the rounding bound otherwise), NaN and inf exactly
-  where the reference has them.
+  where the reference has them, and +-inf where rounding to the output's
+  dtype overflows (reference/numerics.py ``overflow_regions``).  Zeros are
+  compared without their sign: the sign of a zero sum depends on where a
+  kernel starts its accumulator, which the specification leaves open.
 - ``agree(case, actual, expected, ...)``: a result against another way of
   computing the same numbers (a metamorphic relation, an adjoint).
 - ``require(finding)``: the only place a property fails.
@@ -94,7 +97,35 @@ def _first(mask):
     return np.argwhere(mask)[0].tolist()
 
 
-def compare_values(actual, expected, *, exact, bound, name, source, spread_in_planes=False):
+def _overflowed(actual, expected, overflow, *, against_reference):
+    """(actual, expected, problems) with ``overflow`` (reference.numerics.Overflow)
+    applied.  Against the reference: where the result must overflow, expected is
+    +-inf and a wrong-signed inf is a problem; where it may, an infinity is
+    accepted; where some order may overflow, anything is.  Against another
+    computation (``against_reference`` False), an infinity on either side is
+    accepted wherever overflow is possible at all."""
+    actual, expected = actual.copy(), expected.copy()
+    problems = []
+    if against_reference:
+        sign = np.sign(expected[overflow.must])
+        expected[overflow.must] = sign * np.inf
+        wrong = overflow.must & np.isinf(actual) & (np.sign(actual) != np.sign(expected))
+        if wrong.any():
+            at = _first(wrong)
+            problems.append(Problem("values", (
+                f"out[{at}] = {actual[tuple(at)].item()!r}, but should be "
+                f"{expected[tuple(at)].item()!r}: the result overflows with the sign of the "
+                f"reference")))
+        accepted = overflow.may & np.isinf(actual)
+    else:
+        accepted = (overflow.may | overflow.must) & (np.isinf(actual) | np.isinf(expected))
+    accepted = accepted | overflow.open
+    actual[accepted], expected[accepted] = 0.0, 0.0
+    return actual, expected, problems
+
+
+def compare_values(actual, expected, *, exact, bound, name, source, spread_in_planes=False,
+                   overflow=None, against_reference=True):
     """(problems, error/bound ratio) of ``actual`` against ``expected`` (NumPy).
 
     Where ``expected`` is NaN, ``actual`` must be NaN; where it is infinite,
@@ -102,8 +133,13 @@ def compare_values(actual, expected, *, exact, bound, name, source, spread_in_pl
     reference does not make, and inf * 0 is NaN); elsewhere ``actual`` must be
     finite (``spread_in_planes``: except in a (sample, channel) plane that holds
     a NaN or inf) and, on exact data, equal, otherwise within ``bound``.
+    ``overflow`` (where the float tier's data come near it) says where
+    infinities are due.
     """
     problems = []
+    if overflow is not None and overflow.any():
+        actual, expected, problems = _overflowed(actual, expected, overflow,
+                                                 against_reference=against_reference)
     finite = np.isfinite(expected)
     got_finite = np.isfinite(actual)
     missed = (np.isnan(expected) & ~np.isnan(actual)) | (~finite & ~np.isnan(expected) & got_finite)
@@ -302,9 +338,10 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
         expected = case.expected(arrays)
         got = as_numpy(output)
         bound = None if exact else case.bound(arrays, expected, model)
+        overflow = None if exact else case.overflow(arrays, expected, bound)
         problems, finding.ratio = compare_values(
             got, expected, exact=exact, bound=bound, name="out", source="the reference",
-            spread_in_planes=model.nonfinite_spreads_within_planes)
+            spread_in_planes=model.nonfinite_spreads_within_planes, overflow=overflow)
         finding.problems += problems
         same = (got == expected) | (np.isnan(got) & np.isnan(expected))
         finding.lines.append(("values", f"{int(np.count_nonzero(~same))} of {got.size} elements "
@@ -328,11 +365,12 @@ def output_of(case, outcome):
 
 
 def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None,
-          environments=()):
+          environments=(), overflow=None):
     """The finding of comparing ``actual`` (a tensor) with ``expected`` (NumPy): the same
-    numbers computed another way.  ``exact``: bit for bit; else within ``bound``.
-    ``environment``: the backend state ``actual`` was computed in (default: now);
-    ``environments``: those of the calls that computed ``expected``, where they differ."""
+    numbers computed another way.  ``exact``: bit for bit; else within ``bound``, an
+    infinity on either side accepted where ``overflow`` allows one.  ``environment``:
+    the backend state ``actual`` was computed in (default: now); ``environments``:
+    those of the calls that computed ``expected``, where they differ."""
     if environment is None:
         environment = run.environment(
             actual.device.type if isinstance(actual, torch.Tensor) else "cpu")
@@ -353,7 +391,8 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
                                              f"torch.{case.dtype}")]
     elif actual.numel():
         finding.problems, finding.ratio = compare_values(
-            as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source)
+            as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source,
+            overflow=overflow, against_reference=False)
     return _explained(finding, explain=True, environments=environments)
 
 
@@ -383,9 +422,14 @@ def agreement(case, actual, other, arrays, model, *, name="out", source, environ
     within twice that bound of each other.  ``environment``, ``environments``: the
     backend states of the two calls, where they differ (see ``agree``)."""
     exact = case.tier == "exact" and model.bitwise_on_exact_data
-    bound = None if exact else 2 * case.bound(arrays, case.expected(arrays), model)
-    return agree(case, actual, other, exact=exact, bound=bound, name=name, source=source,
-                 environment=environment, environments=environments)
+    if exact:
+        return agree(case, actual, other, exact=True, name=name, source=source,
+                     environment=environment, environments=environments)
+    expected = case.expected(arrays)
+    bound = case.bound(arrays, expected, model)
+    return agree(case, actual, other, exact=False, bound=2 * bound, name=name, source=source,
+                 environment=environment, environments=environments,
+                 overflow=case.overflow(arrays, expected, bound))
 
 
 def check_call(conv2d, case, *, device, model, checks=CHECKS):

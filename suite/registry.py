@@ -47,7 +47,8 @@ EXPLAINING = ("deviation", "difference")  # kinds that explain a finding
 CASE_NAMES = ("kind", "rule", "batch", "in_channels", "out_channels", "kernel", "bias_shape",
               "has_bias", "stride", "padding", "dilation", "groups", "dtype", "weight_dtype",
               "bias_dtype", "layout", "tier", "padding_mode", "input_channels_last",
-              "weight_channels_last", "transform", "formulation", "weight_shape", "geometry")
+              "weight_channels_last", "transform", "formulation", "weight_shape", "geometry",
+              "spelling", "exponents", "subnormal_scale")
 ENVIRONMENT_NAMES = ("device", "onednn", "threads")
 OUTCOME_NAMES = ("raised", "message", "out_shape", "out_dtype", "problems")
 FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) else

@@ -89,8 +89,20 @@ def examine(conv2d, case, device="cpu", model=ErrorModel(), guard=True):
     described = ", ".join(f"{name}={value!r}" for name, value in case.arguments.items())
     shapes = ", ".join("None" if t is None else f"{tuple(t.shape)} strides {t.stride()}"
                        for t in tensors)
-    finding.lines[:0] = [("case", str(case)), ("call", f"conv2d({shapes}, {described})")]
+    call = f"conv2d({shapes}, {described})"
+    if hasattr(case, "describe_call"):  # a single call, written as its spelling says
+        names = tuple(None if t is None else f"{name}{tuple(t.shape)}"
+                      for name, t in zip(("input", "weight", "bias"), tensors))
+        call = f"{case.describe_call(names)}; strides {', '.join(str(t.stride()) for t in tensors if t is not None)}"
+    finding.lines[:0] = [("case", str(case)), ("call", call)]
+    small = [(name, a) for name, a in zip(("input", "weight", "bias"), arrays) if a is not None]
+    if sum(a.size for _, a in small) <= SHOWN_VALUES:  # a shrunk case: show its numbers
+        finding.lines.insert(2, ("data", "; ".join(
+            f"{name} {a.reshape(-1).tolist()}" for name, a in small)))
     return finding
+
+
+SHOWN_VALUES = 32  # a replay prints the data of cases with at most this many values
 
 
 # --- the Replay line of failing properties ---------------------------------
