@@ -14,6 +14,7 @@ few hundred thousand multiply-adds) without a filter.
 from hypothesis import strategies as st
 
 from case import DTYPES, LAYOUTS, TIERS, Conv2dCase
+from strategies import domain
 from strategies.arguments import argument_forms
 
 VALUE_DTYPES = tuple(dtype for dtype in DTYPES if dtype != "bool")
@@ -39,7 +40,7 @@ def _pairs(draw, low, high):
 def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch=3,
                  max_groups=4, max_group_channels=4, max_multiplier=3, max_kernel=4,
                  max_dilation=3, max_stride=4, max_extra=5, unbatched=True,
-                 empty_batch=True, paddings=PADDING_KINDS):
+                 empty_batch=True, paddings=PADDING_KINDS, claimed=None):
     """Valid ``Conv2dCase``s.
 
     - ``dtypes``, ``layouts``, ``tiers``: subsets of the case model's choices;
@@ -51,7 +52,12 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
     - ``unbatched``: also draw 3-D (unbatched) inputs;
     - ``empty_batch``: also draw N = 0;
     - ``paddings``: a subset of ``PADDING_KINDS``: numbers (any stride) and
-      the strings 'same' and 'valid' (stride 1).
+      the strings 'same' and 'valid' (stride 1);
+    - ``claimed``: the domain drawn inside (default: the declared one, see below).
+
+    Under a declared domain (``--conv2d-domain``: strategies/domain.py) every
+    problem is drawn inside it; a property whose own choices the domain leaves
+    out entirely is skipped, saying which.
 
     >>> conv2d_cases(dtypes=("float64",), tiers=("exact",)).example()  # doctest: +SKIP
     parse('in1x2x5x4:w4x1x3x1:s1:p(1,0):d1:g2:float64:contiguous:exact:seed7')
@@ -68,9 +74,18 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
             raise ValueError(f"{name}={value!r}: must be an int >= 1")
     if not isinstance(max_extra, int) or max_extra < 0:
         raise ValueError(f"max_extra={max_extra!r}: must be an int >= 0")
-    batches = list(range(1, max_batch + 1)) + [0] * empty_batch + [None] * unbatched
-    return _cases(dtypes, layouts, tiers, batches, max_groups, max_group_channels,
-                  max_multiplier, max_kernel, max_dilation, max_stride, max_extra, paddings)
+    claimed = domain.active() if claimed is None else claimed
+    try:
+        choices = domain.narrowed(claimed, dtypes=dtypes, layouts=layouts, paddings=paddings,
+                                  max_batch=max_batch, unbatched=unbatched,
+                                  empty_batch=empty_batch)
+    except domain.NothingToDraw as error:
+        return domain.nothing_to_draw(str(error))
+    batches = (list(range(1, choices["max_batch"] + 1)) + [0] * choices["empty_batch"]
+               + [None] * choices["unbatched"])
+    return domain.inside(_cases(choices["dtypes"], choices["layouts"], tiers, batches, max_groups,
+                                max_group_channels, max_multiplier, max_kernel, max_dilation,
+                                max_stride, max_extra, choices["paddings"]), claimed)
 
 
 @st.composite

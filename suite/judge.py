@@ -396,6 +396,18 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
     return _explained(finding, explain=True, environments=environments)
 
 
+def judge_outside(case, outcome):
+    """The finding of a valid call outside a kernel's declared domain, where the
+    domain says ``outside = "raise"``: the kernel must raise, any exception."""
+    finding = Finding(case, outcome=outcome, crash=outcome.not_run,
+                      environment=outcome.environment)
+    if outcome.not_run is None and outcome.error is None:
+        finding.problems.append(Problem("returned", (
+            "returned, but should raise: the call is outside the declared domain, whose "
+            "outside = 'raise' says the kernel rejects it")))
+    return finding
+
+
 def require(finding):
     """Fail the property unless ``finding`` conforms or is an expected deviation.
 

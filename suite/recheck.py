@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from case import parse
+from strategies import domain
 from suite import registry
 from suite.judge import facts_of, judge
 from suite.run import child_environment, run
@@ -43,6 +44,13 @@ def _cannot_recheck(child, stderr):
                                   f"exit {child.returncode}: {last[:300]})")
 
 
+def _outside_the_domain(entry):
+    """Whether the entry's recheck call is valid and outside the declared domain."""
+    case = parse(entry.recheck)
+    return (not entry.recheck_with and case.rule() is None
+            and not domain.active().admits(case))
+
+
 class Rechecker:
     """Rechecks entries against one implementation: ``options`` are the run's
     (name, value) pairs (conv2d_impl, device, torch_threads and the backend flags)."""
@@ -54,11 +62,16 @@ class Rechecker:
         self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def _options(self, entry):
-        """The child's options: the run's, in the entry's own oneDNN state where it names one."""
-        if not entry.recheck_onednn:
-            return tuple(self.child_options)
-        return (*[option for option in self.child_options if not option.startswith("--onednn=")],
-                f"--onednn={entry.recheck_onednn}")
+        """The child's options: the run's, in the entry's own oneDNN state and with its
+        own implementation where it names them."""
+        options = list(self.child_options)
+        if entry.recheck_onednn:
+            options = [option for option in options if not option.startswith("--onednn=")]
+            options.append(f"--onednn={entry.recheck_onednn}")
+        if entry.recheck_with == "torch":
+            options = [option for option in options if not option.startswith("--conv2d-impl=")]
+            options += [f"--conv2d-impl={registry.TORCH_CONV2D}", "--conv2d-error-model=direct"]
+        return tuple(options)
 
     def _crash_child(self, entry):
         return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
@@ -94,6 +107,8 @@ class Rechecker:
 
     def __call__(self, entry):
         """(status, detail) of one entry, in a child process."""
+        if _outside_the_domain(entry):
+            return registry.OUTSIDE, "its recheck call is not the kernel's"
         if entry.kind == "crash":
             return self._crash_result(self._crash_child(entry))
         found, stderr = self._deviations_result(self._deviations_child([entry]), [entry])
@@ -104,13 +119,16 @@ class Rechecker:
 
     def all(self, entries):
         """({id: status}, {id: detail}) for every entry."""
+        outside = {entry.id: (registry.OUTSIDE, "its recheck call is not the kernel's")
+                   for entry in entries if _outside_the_domain(entry)}
+        entries = [entry for entry in entries if entry.id not in outside]
         groups = {}  # deviations by the options of their recheck: one child per group
         for entry in entries:
             if entry.kind in registry.EXPLAINING:
                 groups.setdefault(self._options(entry), []).append(entry)
         crashes = {entry.id: self._crash_child(entry) for entry in entries if entry.kind == "crash"}
         children = [(group, self._deviations_child(group)) for group in groups.values()]
-        found = {}
+        found = dict(outside)
         for group, child in children:
             result, _ = self._deviations_result(child, group)
             if result is None:  # a recheck killed the child: one child per deviation

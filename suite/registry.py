@@ -56,13 +56,20 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with")
+# recheck_with = "torch": the recheck calls torch's own F.conv2d, for a bug of torch
+# that an implementation inherits wherever it hands calls to torch (its training
+# calls, say), even though its own forward does not show it.
+TORCH_CONV2D = "torch.nn.functional:conv2d"
 ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck call is made in
 # How far the recheck call of a crash goes (python -m suite.run --through=PASS): the
 # call itself, then backpropagating ones through it, then through those gradients
 # again; a crash of a backward or double-backward kernel needs the longer passes.
 RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
+# Not rechecked: the recheck call lies outside the kernel's declared domain, so
+# the kernel does not claim it (and no call in a region outside it is made).
+OUTSIDE = "outside the declared domain"
 
 
 class RegistryError(ValueError):
@@ -102,6 +109,7 @@ class Entry:
     behaviour: str = ""
     upstream: str = ""
     recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
+    recheck_with: str = ""  # "torch": recheck torch's F.conv2d; "": the run's implementation
     recheck_pass: str = "forward"
 
     def __post_init__(self):
@@ -111,6 +119,9 @@ class Entry:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: torch "
                                 f"{self.torch!r} is not a version specifier such as "
                                 f"'>=2.2, <2.15'") from None
+        if self.recheck_with not in ("", "torch"):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_with "
+                                f"{self.recheck_with!r}: 'torch' or nothing")
         if self.recheck_onednn not in ("", *ONEDNN_STATES):
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_onednn "
                                 f"{self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
@@ -186,7 +197,9 @@ class Registry:
         if self.status[entry.id] == UNCHECKED and self._recheck is not None:
             status, detail = self._recheck(entry)
             self.set_status({entry.id: status}, {entry.id: detail})
-        return self.status[entry.id] == PRESENT
+        status = self.status[entry.id]
+        # a crash not rechecked (outside the domain) keeps its guard: never risk the process
+        return status == PRESENT or (status == OUTSIDE and entry.kind == "crash")
 
     def held(self, facts, kinds=EXPLAINING):
         """The entries of ``kinds`` whose condition holds for ``facts`` (applying or not)."""

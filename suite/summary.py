@@ -211,6 +211,10 @@ class SummaryPlugin:
                              f"{active.details.get(entry.id, 'conforms')}); measured: "
                              f"{entry.measured}")
                 continue
+            if status == registry.OUTSIDE:
+                lines.append(f"outside the declared domain: {entry.id} (not rechecked: its "
+                             f"recheck call is not the kernel's)")
+                continue
             if status != registry.PRESENT:
                 lines.append(f"unchecked {entry.id}")
                 continue

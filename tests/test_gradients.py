@@ -38,7 +38,7 @@ differ with oneDNN off, none with oneDNN on.  So:
 
 import numpy as np
 import torch
-from hypothesis import assume, given
+from hypothesis import event, given
 from torch.autograd.gradcheck import GradcheckError
 
 import reference
@@ -162,7 +162,9 @@ def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, devi
     # Stride that skips rows, or rows after the last window: no window reads them.
     uncovered = reference.grad_input(np.ones(case.geometry().output_shape), input.shape,
                                      np.ones(weight.shape), **case.arguments) == 0
-    assume(uncovered.any())
+    # Not assume(): a declared domain (stride 1, say) may cover every position; then
+    # this example only checks that nothing is uncovered-and-nonzero, trivially.
+    event("some input position is uncovered" if uncovered.any() else "every position covered")
     gradients = _backward(conv2d, case, device, arrays, case.grad_output(arrays))
     got = as_numpy(gradients["input.grad"])
     leaked = uncovered & (got != 0)

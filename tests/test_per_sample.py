@@ -23,11 +23,13 @@ from case.formulations import (FORMULATIONS, channel_summed_matmul,
 from implementations.correct import numpy_reference
 from reference import ConvArgumentError, Rule
 from reference import per_sample as per_sample_reference
+from strategies import domain
 from strategies.per_sample import (batch_sized_groups_cases, full_extent_kernel_cases,
                                    per_sample_cases)
-from suite.judge import agree, as_numpy, check_call, describe_call, judge, require
+from suite.judge import (Finding, agree, as_numpy, check_call, describe_call, judge,
+                         require)
 from suite.properties import conformance
-from suite.run import run
+from suite.run import OutsideTheDomain, run
 
 # The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
 # The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
@@ -53,6 +55,19 @@ TORCH_CONV2D = (F.conv2d, torch.conv2d)
 
 def _run(formulation, conv2d, case, tensors):
     return formulation(conv2d, *tensors, **case.arguments)
+
+
+def _judged_here(case, model):
+    """The misreadings' properties below make their own calls and compare them bit for
+    bit: they are about which call a formulation makes, so they need exact arithmetic
+    (under the transform model a correct Winograd kernel gave -180.00001 for -180 on
+    exact data: its numbers are the forward properties' to judge), and a call the
+    kernel claims (inside its declared domain; otherwise not made, as in run())."""
+    __tracebackhide__ = True
+    if not model.bitwise_on_exact_data:
+        pytest.skip(f"compares calls bit for bit, which the {model} error model does not give")
+    if not domain.active().admits(case):
+        require(Finding(case, crash=OutsideTheDomain))
 
 
 @conformance("per_sample.formulations")
@@ -122,9 +137,10 @@ def test_the_per_sample_strategy_reaches_where_a_wrong_reshape_order_shows():
 @given(case=per_sample_cases(formulations=("loop",), tiers=("exact",), max_groups=1))
 @example(case=note(NOTE_6x3_EXACT))
 def test_the_batch_of_weights_passed_as_a_weight_convolves_every_sample_with_every_weight(
-        conv2d, device, case):
+        conv2d, device, model, case):
     """The first misreading: a cross product ``out[i, j] = conv2d(input[i], weight[j])``
     whose diagonal alone is per-sample; the input's batch size M does not matter."""
+    _judged_here(case, model)
     inputs = 1 + case.seed % case.batch  # M input samples of the case's N, chosen by its seed
     arrays = case.arrays()
     input, weight, bias = case.tensors(arrays, device=device)
@@ -148,12 +164,14 @@ def test_the_batch_of_weights_passed_as_a_weight_convolves_every_sample_with_eve
 
 @conformance("per_sample.groups_set_to_batch_size")
 @given(case=batch_sized_groups_cases())
-def test_groups_equal_to_the_batch_size_convolves_channel_slices_not_samples(conv2d, device, case):
+def test_groups_equal_to_the_batch_size_convolves_channel_slices_not_samples(conv2d, device, model,
+                                                                            case):
     """The second misreading: ``groups=N`` is the grouped convolution over channel
     slices that the rules define, with the same weights for every sample.  So
     permuting the batch merely permutes the output, which a per-sample result
     never does unless all samples' weights are equal: no sample meets a weight
     of its own."""
+    _judged_here(case, model)
     arrays = case.arrays()
     input, weight, bias = case.tensors(arrays, device=device)
     arguments = {k: v for k, v in case.arguments.items() if k != "groups"}
@@ -192,9 +210,10 @@ def test_the_notes_failing_calls_raise_the_errors_the_rules_predict(conv2d, devi
 @example(case=note(NOTE_COLUMN))
 @example(case=note(NOTE_ROW))
 def test_a_full_height_or_width_kernel_is_a_per_channel_matmul_summed_over_channels(
-        conv2d, device, case):
+        conv2d, device, model, case):
     """The note's ``A^T @ B`` per channel is the convolution of that channel alone;
     conv2d equals it only summed over the channels (plain equality needs C = 1)."""
+    _judged_here(case, model)
     arrays = case.arrays()
     input, weight, bias = case.tensors(arrays, device=device)
     expected = case.expected(arrays)
