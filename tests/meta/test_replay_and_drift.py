@@ -129,6 +129,10 @@ def test_a_drift_recording_compares_a_conv2d_with_itself_without_a_change(tmp_pa
     counts = dict(re.findall(r"^\| (.+?) \| (\d+) \|$", report, re.MULTILINE))
     identical = int(counts["bitwise identical"])
     not_run = int(counts["not run: a known crash of either torch (counted apart)"])
-    assert status == replay.CONFORMS and identical + not_run == len(cases) and len(cases) > 200, (
-        f"exit status {status}, {identical} identical and {not_run} not run of {len(cases)}, "
-        f"but should be 0 with every case identical or not run\n{report}")
+    # Some of torch's known bugs return different garbage on each call.
+    unsteady = int(counts["changed, a known deviation both times (counted apart)"])
+    assert (status == replay.CONFORMS and identical + not_run + unsteady == len(cases)
+            and len(cases) > 200), (
+        f"exit status {status}, {identical} identical, {not_run} not run and {unsteady} known "
+        f"deviations of {len(cases)}, but should be 0 with every case identical, not run or a "
+        f"known deviation\n{report}")
