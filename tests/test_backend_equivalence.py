@@ -19,8 +19,9 @@ to the transform error model's bound of the reference instead
 over any tile of it), which still fails any wrong term by orders of magnitude.
 """
 
-from hypothesis import given
+from hypothesis import example, given
 
+from case import parse
 from reference import ErrorModel
 from strategies import conv2d_cases
 from suite.coverage import conv_backend
@@ -33,8 +34,16 @@ from suite.run import run
 FAST_ALGORITHM_BACKENDS = ("NnpackSpatial",)
 
 
+# Where torch picks NNPACK with oneDNN off, whatever the draw reaches: a 3x3 kernel
+# (Winograd F(6x6, 3x3)) and a 1x5 one on channels_last (8x8 FFT tiles).
+NNPACK = ["in16x3x8x8:w4x3x3x3:b4:s1:p1:d1:g1:float32:contiguous:exact:seed0",
+          "in17x2x9x7:w3x2x1x5:s1:p(0,2):d1:g1:float32:channels_last:float:seed1"]
+
+
 @conformance("backends.vendor_library_off")
 @given(case=conv2d_cases(dtypes=("float32", "bfloat16")))
+@example(case=parse(NNPACK[0]))
+@example(case=parse(NNPACK[1]))
 def test_disabling_onednn_or_cudnn_leaves_the_values_unchanged(conv2d, device, model, case):
     arrays = case.arrays()
     tensors = case.tensors(arrays, device=device)
