@@ -20,12 +20,18 @@ import argparse
 import pytest
 from hypothesis import settings
 
+import strategies.domain
+import suite.domain
 from implementations.presets import describe_presets
 from reference import ErrorModel
 from suite import coverage, crashes, profiles, properties, recheck, registry, replay, summary
 from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, check_device,
                           describe_flags, tf32_in_effect)
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
+
+# --example-db: which example database Hypothesis uses (local, a directory,
+# Redis, a GitHub artifact), read-only for derandomised profiles: suite/example_db.py.
+pytest_plugins = ["suite.example_db"]
 
 profiles.register_profiles()
 settings.load_profile(profiles.default_profile())
@@ -60,12 +66,17 @@ def pytest_addoption(parser):
                          "products in any order: exact data bitwise) or 'transform' (Winograd "
                          "or FFT forward: a normwise bound on both tiers; see the README) "
                          "(default: direct)")
+    group.addoption("--conv2d-domain", default=None, metavar="FILE.toml",
+                    help="the part of conv2d the implementation claims (dtypes, layouts, groups, "
+                         "strides, ...: strategies/domain.py); only calls inside it are drawn "
+                         "and made (default: all of conv2d)")
     group.addoption("--conv2d-summary", default=None, metavar="PATH",
                     help="write a markdown summary (per property family, the registry of "
                          "torch's known behaviour, environment) to PATH, e.g. "
                          "$GITHUB_STEP_SUMMARY")
     properties.add_options(group)
     coverage.add_options(group)
+    crashes.add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -85,6 +96,11 @@ def pytest_configure(config):
     except (ImplementationError, DeviceError) as error:
         raise pytest.UsageError(str(error)) from None
     apply_flags(config)
+    try:
+        config.conv2d_domain = strategies.domain.activate(
+            suite.domain.read(config.getoption("conv2d_domain")))
+    except strategies.domain.DomainError as error:
+        raise pytest.UsageError(str(error)) from None
     config.error_model = ErrorModel(config.getoption("conv2d_error_model"),
                                     tf32=tf32_in_effect(config))
     try:
@@ -109,8 +125,10 @@ def _seed_description(config):
 
 def pytest_report_header(config):
     import torch
+    excluded = config.conv2d_domain.excluded()
     return [f"conv2d under test: {config.getoption('conv2d_impl')} "
-            f"(error model: {config.error_model})",
+            f"(error model: {config.error_model}; domain: "
+            f"{'; '.join(excluded) if excluded else 'all of conv2d'})",
             f"torch {torch.__version__} (debug={torch.version.debug}, cuda={torch.version.cuda}), "
             f"mkldnn available={torch.backends.mkldnn.is_available()} "
             f"enabled={torch.backends.mkldnn.enabled}, "

@@ -9,9 +9,20 @@
 Values are returned in float64 (complex128) but are exactly representable in
 the case's dtype, so the reference sees the very numbers the implementation
 sees.  NumPy has no bfloat16: ``round_to`` rounds to it by its bit pattern.
+
+A case's data features (case/features.py: scale, density, signs, special
+values) shape the seed's values: the float tier's are clipped to 8 units,
+shaped, scaled by a power of two and rounded once to the dtype; the exact
+tier's integers are shaped and thinned in units (never thinning a special
+value) and then scaled, which is exact.  The features' own randomness (the
+sparse mask) comes from a stream of its own, so the bulk of a seed's values
+is the same with and without features; with default features the data are
+exactly what they were before features existed.
 """
 
 import numpy as np
+
+from case import features as data_features
 
 # Significand bits p: integers up to 2^p are exact in the dtype.
 SIGNIFICAND_BITS = {"float64": 53, "complex128": 53, "float32": 24, "complex64": 24,
@@ -38,11 +49,15 @@ def round_to(values, dtype):
     return values.astype(single).astype(np.float64)
 
 
-def _draw(rng, shape, dtype, scale=1.0):
+def _normal(rng, shape, dtype, scale=1.0):
     values = rng.standard_normal(shape) * scale
     if dtype.startswith("complex"):
         values = (values + 1j * rng.standard_normal(shape) * scale) / np.sqrt(2)
-    return round_to(values, dtype)
+    return values
+
+
+def _draw(rng, shape, dtype, scale=1.0):
+    return round_to(_normal(rng, shape, dtype, scale), dtype)
 
 
 def _draw_integers(rng, shape, dtype):
@@ -71,10 +86,53 @@ def case_arrays(case):
         return _exact_arrays(case, rng)
     input_dtype, weight_dtype, bias_dtype = case.dtypes
     n = max(1, int(np.prod(case.weight_shape[1:])))
-    input = _draw(rng, case.input_shape, input_dtype)
-    weight = _broadcast_weight(case, _draw(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n)))
-    bias = _draw(rng, case.bias_shape, bias_dtype) if case.has_bias else None
-    return input, weight, bias
+    if _plain(case):
+        input = _draw(rng, case.input_shape, input_dtype)
+        weight = _broadcast_weight(case, _draw(rng, _weight_shape(case), weight_dtype,
+                                               1 / np.sqrt(n)))
+        bias = _draw(rng, case.bias_shape, bias_dtype) if case.has_bias else None
+        return input, weight, bias
+    input = _normal(rng, case.input_shape, input_dtype)
+    weight = _normal(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n))
+    bias = _normal(rng, case.bias_shape, bias_dtype) if case.has_bias else None
+    shaped = _shaped(case, (input, weight, bias), clip=data_features.FLOAT_CLIP)
+    exponents = data_features.exponents_of(case)
+    input, weight, bias = (
+        None if values is None else round_to(
+            data_features.scaled(values, exponent, features, dtype), dtype)
+        for values, exponent, features, dtype in zip(
+            shaped, exponents, data_features.case_features(case), case.dtypes))
+    return input, _broadcast_weight(case, weight), bias
+
+
+def _plain(case):
+    return getattr(case, "plain_data", True)
+
+
+# The channel axis of each tensor, along which 'paired' and 'opposed' pair values.
+_CHANNEL_AXES = (-3, 1, 0)
+
+
+def _clipped(values, clip):
+    if np.iscomplexobj(values):
+        return np.clip(values.real, -clip, clip) + 1j * np.clip(values.imag, -clip, clip)
+    return np.clip(values, -clip, clip)
+
+
+def _shaped(case, arrays, clip=None):
+    """Unit-scale ``arrays`` with each tensor's density, sign pattern and numeric specials
+    (the sparse masks from the features' own stream of the seed)."""
+    shaped = []
+    for number, (values, features, axis) in enumerate(zip(
+            arrays, data_features.case_features(case), _CHANNEL_AXES)):
+        if values is None:
+            shaped.append(None)
+            continue
+        if clip is not None:
+            values = _clipped(values, clip)
+        rng = np.random.default_rng([case.seed, 3, number])
+        shaped.append(data_features.shape_values(values, features, channel_axis=axis, rng=rng))
+    return shaped
 
 
 def exact_limit(dtype):
@@ -103,20 +161,50 @@ def _largest_possible_sum(case, dtype):
 
 
 def _exact_arrays(case, rng):
-    """Small integers; the input is thinned (halving its density) until exact."""
+    """Small integers; the input is thinned (halving its density) until exact; then
+    each tensor is scaled by its power of two (the weight's one filter before it is
+    repeated, for an expanded weight)."""
+    input, weight, bias = _exact_units(case, rng)
+    if not _plain(case):
+        input, weight, bias = (
+            None if values is None else data_features.scaled(values, exponent, features, dtype)
+            for values, exponent, features, dtype in zip(
+                (input, weight, bias), data_features.exponents_of(case),
+                data_features.case_features(case), case.dtypes))
+    return input, _broadcast_weight(case, weight), bias
+
+
+def _exact_units(case, rng):
+    """The exact tier's integers, in units of each tensor's scale; the weight as drawn
+    (one filter, for an expanded weight)."""
     dtype = case.dtype
     input = _draw_integers(rng, case.input_shape, dtype)
-    weight = _broadcast_weight(case, _draw_integers(rng, _weight_shape(case), dtype))
+    weight = _draw_integers(rng, _weight_shape(case), dtype)
     bias = _draw_integers(rng, case.bias_shape, dtype) if case.has_bias else None
+    special = np.zeros(case.input_shape, bool)
+    if not _plain(case):
+        input, weight, bias = _shaped(case, (input, weight, bias))
+        special = data_features.special_positions(case.input_shape, case.input_data)
     limit = exact_limit(dtype)
     if _largest_possible_sum(case, dtype) <= limit:
         return input, weight, bias  # exact whatever the data: no need to look
     keep = rng.random(case.input_shape)
     density = 1.0
-    while input.size and _l1_magnitude(case, input, weight, bias).max(initial=0) > limit:
+    whole = _broadcast_weight(case, weight)
+    while input.size and _l1_magnitude(case, input, whole, bias).max(initial=0) > limit:
         density /= 2
-        input = np.where(keep < density, input, 0)
+        input = np.where((keep < density) | special, input, 0)
     return input, weight, bias
+
+
+def in_units(case, arrays):
+    """``arrays`` divided by each tensor's power-of-two scale (exact): the exact tier's
+    integers."""
+    if _plain(case):
+        return arrays
+    return tuple(None if values is None else data_features.scaled(values, -exponent,
+                                                                  data_features.DEFAULT, "float64")
+                 for values, exponent in zip(arrays, data_features.exponents_of(case)))
 
 
 def _adjoint_magnitude(case, arrays, grad_output):
@@ -143,6 +231,7 @@ def grad_output_array(case, arrays):
     grad = _draw_integers(rng, shape, case.dtype)
     keep = rng.random(shape)
     density = 1.0
+    arrays = in_units(case, arrays)  # each gradient sum is in units of one tensor's scale
     while grad.size and _adjoint_magnitude(case, arrays, grad) > exact_limit(case.dtype):
         density /= 2
         grad = np.where(keep < density, grad, 0)

@@ -9,14 +9,18 @@ the layout, the data tier and ``seed``.  Argument values keep their Python
 form: ``1``, ``(1,)``, ``(2,1)``, ``[1,2]``, ``same``.  Then, where they
 apply: nn.Conv2d's padding mode (``reflect``), the per-sample formulation
 (``grouped_trick``: it makes the case a per-sample one, with a 5-D weight
-``(N, O, C/g, kh, kw)`` and a bias ``(N, O)``), and the transforms
-that derived the call from the case before them (``crop(2,0)``,
-case/transforms.py), in the order they were applied.
+``(N, O, C/g, kh, kw)`` and a bias ``(N, O)``), each tensor's data features
+(``input(e-140,sparse)``, ``weight(none,0=1)``, ``bias(e3)``:
+case/features.py), the call's spelling (``call(positional)``:
+case/spellings.py), and the transforms that derived the call from the case
+before them (``crop(2,0)``, case/transforms.py), in the order they were
+applied.
 """
 
 import ast
 import re
 
+from case.features import TENSORS, FeatureError, TensorFeatures
 from case.transforms import parse_transform
 
 
@@ -49,7 +53,24 @@ def format_case(case):
     fields += [case.layout, case.tier, f"seed{case.seed}"]
     fields += [word for word in (getattr(case, "padding_mode", "zeros"),
                                  getattr(case, "formulation", None)) if word not in ("zeros", None)]
+    fields += [token for token in (getattr(case, f"{tensor}_data", TensorFeatures()).token(tensor)
+                                   for tensor in TENSORS) if token]
+    if getattr(case, "spelling", "mixed") != "mixed":
+        fields.append(f"call({case.spelling})")
     return ":".join(fields)
+
+
+_PARENTHESISED = re.compile(r"(input|weight|bias|call)\((.*)\)")
+
+
+def _parse_parenthesised(token, name, text):
+    """(field, value) of a data-features or spelling token."""
+    if name == "call":
+        return "spelling", text
+    try:
+        return f"{name}_data", TensorFeatures.from_token(text)
+    except FeatureError as error:
+        raise DescriptorError(f"field {token!r}: {error}") from None
 
 
 _FIELD = re.compile(r"(seed|in|w|b|s|p|d|g)(.*)")
@@ -95,11 +116,16 @@ def parse_fields(text, *, dtypes, words):
         if transforms:
             raise DescriptorError(f"field {token!r} after a transform in {text!r}: transforms "
                                   f"come last")
+        parenthesised = _PARENTHESISED.fullmatch(token)
         named = (words[token][0] if token in words
                  else "dtype" if token.split("/")[0] in dtypes else None)
+        if parenthesised:
+            named, value = _parse_parenthesised(token, *parenthesised.groups())
         if named in fields:
             raise DescriptorError(f"repeated field {named!r}: {token!r} in {text!r}")
-        if token in words:
+        if parenthesised:
+            fields[named] = value
+        elif token in words:
             fields[named] = words[token][1]
         elif token.split("/")[0] in dtypes:
             names = token.split("/")

@@ -21,8 +21,9 @@ import reference
 from reference import memory_format
 from reference.rules import ConvArgumentError
 
-from case import descriptor
-from case.data import case_arrays, grad_output_array
+from case import descriptor, features, spellings
+from case.data import EXACT_RANGE, case_arrays, grad_output_array
+from case.features import DEFAULT as PLAIN_DATA
 
 # bool only appears in invalid cases: conv2d must reject it.
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128", "bool")
@@ -74,6 +75,10 @@ class Conv2dCase(Case):
     ``'same'``), because the form is part of what is tested.  The weight and
     bias dtypes default to the input's; they differ only in invalid cases.
     ``padding_mode`` other than 'zeros' makes the call through nn.Conv2d.
+    ``spelling`` is how the call is written (case/spellings.py; nn.Conv2d
+    writes its own, so a padding mode keeps the default); ``input_data``,
+    ``weight_data`` and ``bias_data`` are the data features that shape the
+    seed's values (case/features.py; no bias, no bias features).
     ``derived_from`` is ``(base, transform)`` for a derived call
     (case/transforms.py); use ``base.derive(transform)`` to make one.
     """
@@ -92,6 +97,10 @@ class Conv2dCase(Case):
     weight_dtype: object = None
     bias_dtype: object = None
     padding_mode: str = "zeros"
+    spelling: str = "mixed"
+    input_data: features.TensorFeatures = PLAIN_DATA
+    weight_data: features.TensorFeatures = PLAIN_DATA
+    bias_data: features.TensorFeatures = PLAIN_DATA
     derived_from: object = None
 
     def __post_init__(self):
@@ -104,6 +113,22 @@ class Conv2dCase(Case):
                 object.__setattr__(self, name, None)  # one spelling for "same as input"
         if self.bias_shape is None:
             object.__setattr__(self, "bias_dtype", None)  # no bias, no bias dtype
+            object.__setattr__(self, "bias_data", PLAIN_DATA)  # nor bias features
+        if self.spelling not in spellings.SPELLINGS:
+            raise ValueError(f"spelling={self.spelling!r} is not one of {spellings.SPELLINGS}")
+        if self.padding_mode != "zeros":
+            object.__setattr__(self, "spelling", "mixed")  # nn.Conv2d spells its own call
+        for name in ("input_data", "weight_data", "bias_data"):
+            if not isinstance(getattr(self, name), features.TensorFeatures):
+                raise ValueError(f"{name}={getattr(self, name)!r} is not TensorFeatures")
+        if self.tier == "exact" and self.dtype in EXACT_RANGE and not self.plain_data:
+            features.check_exact(self, EXACT_RANGE[self.dtype])
+
+    @property
+    def plain_data(self):
+        """Whether every tensor has default features (the data of the seed alone)."""
+        return all(data.is_default for data in (self.input_data, self.weight_data,
+                                                self.bias_data))
 
     kind = "conv2d"
 
@@ -155,13 +180,20 @@ class Conv2dCase(Case):
         return materialise(self, arrays, device=device, requires_grad=requires_grad)
 
     def invoke(self, conv2d, tensors):
-        """The call itself: ``conv2d(input, weight, bias, **arguments)``, or through
+        """The call itself, written as ``spelling`` says (case/spellings.py), or through
         nn.Conv2d for a padding mode other than 'zeros' (case/calls.py)."""
         if self.padding_mode != "zeros":
             from case.calls import with_padding_mode
             return with_padding_mode(conv2d, tensors, self.arguments, self.padding_mode)
-        input, weight, bias = tensors
-        return conv2d(input, weight, bias, **self.arguments)
+        return spellings.call(conv2d, self.spelling, tensors, self.arguments)
+
+    def describe_call(self, tensor_names):
+        """The call as ``invoke`` writes it, ``tensor_names`` standing for the tensors."""
+        if self.padding_mode != "zeros":
+            return (f"nn.Conv2d(padding_mode={self.padding_mode!r}, "
+                    f"{', '.join(f'{k}={v!r}' for k, v in self.arguments.items())})"
+                    f"({tensor_names[0]})")
+        return spellings.describe(self.spelling, tensor_names, self.arguments)
 
     def expected(self, arrays):
         """The reference's answer for the very values the implementation saw."""
@@ -178,6 +210,22 @@ class Conv2dCase(Case):
         padded, geometry = self._zero_padded(arrays)
         return model.bound(magnitude, expected, dot_length=geometry.dot_length, dtype=self.dtype,
                            bias=bias, arrays=padded, geometry=geometry)
+
+    def overflow(self, arrays, expected, bound):
+        """Where a correct result may or must be infinite (reference.numerics.Overflow),
+        or None where the data are too small for overflow to arise."""
+        from reference import numerics
+        if self.dtype not in numerics.FORMATS:
+            return None
+        largest = [0.0 if a is None or not a.size else float(np.abs(a).max()) for a in arrays]
+        with np.errstate(invalid="ignore"):
+            if not np.isfinite(largest).all() or not numerics.could_overflow(
+                    largest, dot_length=self.dot_length, dtype=self.dtype):
+                return None
+        bias = None if arrays[2] is None else arrays[2][:, None, None]
+        return numerics.overflow_regions(self.magnitude(arrays), expected, bound,
+                                         dot_length=self.dot_length, dtype=self.dtype,
+                                         bias=bias)
 
     def _zero_padded(self, arrays):
         """(arrays, geometry) of the same call with its padding mode's rows and columns
@@ -235,5 +283,7 @@ class Conv2dCase(Case):
             input_channels_last=self.layout in ("channels_last", "channels_last_input"),
             weight_channels_last=self.layout in ("channels_last", "channels_last_weight"),
             transform=None if self.transform is None else self.transform.name,
-            formulation=None, geometry=geometry)
+            formulation=None, geometry=geometry, spelling=self.spelling,
+            exponents=features.exponents_of(self),
+            subnormal_scale=features.reaches_subnormals(self))
 

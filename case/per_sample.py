@@ -21,6 +21,7 @@ import dataclasses
 
 from reference import per_sample as per_sample_reference
 
+from case.features import TENSORS
 from case.formulations import FORMULATIONS
 from case.model import DTYPES, TIERS, Case, Conv2dCase
 
@@ -80,6 +81,10 @@ class PerSampleCase(Case):
                 raise ValueError("one dtype for input, weight and bias")
         if fields.pop("padding_mode", "zeros") != "zeros":
             raise ValueError("per-sample problems pad with zeros")
+        if fields.pop("spelling", "mixed") != "mixed" or any(
+                fields.pop(f"{tensor}_data", None) is not None for tensor in TENSORS):
+            raise ValueError("a per-sample problem takes the seed's data and its "
+                             "formulation's calls: no data features or spelling")
         return cls(**fields)
 
     def replace(self, **changes):
@@ -110,6 +115,18 @@ class PerSampleCase(Case):
                           stride=self.stride, padding=self.padding, dilation=self.dilation,
                           groups=n * self.groups, dtype=self.dtype, tier=self.tier,
                           seed=self.seed)
+
+    def inner_calls(self):
+        """The ordinary calls the formulation makes, as cases (for a declared domain)."""
+        if self.formulation == "loop":
+            return [self.sample_case()]
+        if self.formulation == "im2col_einsum":  # the depthwise one-hot call of receptive_fields
+            channels, (kh, kw) = self.input_shape[1], self.weight_shape[-2:]
+            return [Conv2dCase(input_shape=self.input_shape,
+                               weight_shape=(channels * kh * kw, 1, kh, kw),
+                               dtype=self.dtype, tier=self.tier, seed=self.seed,
+                               **{**self.arguments, "groups": channels})]
+        return [self.as_grouped_call()]  # the grouped trick, and vmap's batch rule
 
     def geometry(self):
         """Every sample's geometry; raises ConvArgumentError if a sample's call is invalid."""
@@ -165,6 +182,17 @@ class PerSampleCase(Case):
         grouped = self.as_grouped_call()
         return grouped.bound(self.grouped_arrays(arrays), expected.reshape(grouped.output_shape),
                              model).reshape(expected.shape)
+
+    def overflow(self, arrays, expected, bound):
+        """The one grouped call's overflow regions, reshaped (as ``bound``)."""
+        grouped = self.as_grouped_call()
+        regions = grouped.overflow(self.grouped_arrays(arrays),
+                                   expected.reshape(grouped.output_shape),
+                                   bound.reshape(grouped.output_shape))
+        if regions is None:
+            return None
+        return type(regions)(*(mask.reshape(expected.shape)
+                               for mask in (regions.open, regions.must, regions.may)))
 
     def output_memory_format(self, tensors):
         """None: a formulation's layout is its own business; its values are what count."""

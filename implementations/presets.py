@@ -20,7 +20,6 @@ A name without ``:`` selects one of these instead of a ``MODULE:ATTR``:
 
 import functools
 
-import torch
 import torch.nn.functional as F
 
 from case.calls import module_conv2d

@@ -6,12 +6,30 @@ maps applied to ``grad_output``:
     <conv2d(x, w), g> == <x, grad_input(g, w)> == <w, grad_weight(g, x)>
 
 with the plain bilinear product ``<a, b> = sum(a * b)`` (no conjugation).
+
+conv2d is bilinear in (input, weight) and affine in bias, so its derivatives
+of every order are convolutions again:
+
+- forward mode: along ``(dx, dw, db)`` the output moves by
+  ``conv2d(dx, w) + conv2d(x, dw) + db`` (``conv2d_tangent``);
+- double backward: the first gradients ``gx = grad_input(g, w)``,
+  ``gw = grad_weight(g, x)``, ``gb = grad_bias(g)`` are themselves bilinear in
+  ``(g, w)`` and ``(g, x)``.  Backpropagating cotangents ``(ggI, ggW, ggb)``
+  through them differentiates ``<gx, ggI> + <gw, ggW> + <gb, ggb>
+  == <g, conv2d(ggI, w) + conv2d(x, ggW) + ggb>``, which gives
+  ``grad_input(g, ggW)`` for x, ``grad_weight(g, ggI)`` for w, zero for b and
+  ``conv2d_tangent(x, w, ggI, ggW, ggb)`` for g (``double_backward``);
+- forward over reverse: along ``(dx, dw)`` and a grad_output tangent ``dg``
+  the first gradients move by ``grad_input(dg, w) + grad_input(g, dw)``,
+  ``grad_weight(dg, x) + grad_weight(g, dx)`` and ``grad_bias(dg)``
+  (``gradient_tangents``).
 """
 
 import numpy as np
 
 from reference.arguments import resolve
-from reference.forward import batched, columns, compute_dtype, padded, unbatched, weight_rows
+from reference.forward import (batched, columns, compute_dtype, conv2d, padded, unbatched,
+                               weight_rows)
 
 
 def _resolve(input_shape, weight_shape, stride, padding, dilation, groups):
@@ -69,3 +87,38 @@ def grad_bias(grad_output):
     grad_output = np.asarray(grad_output)
     axes = (0, 2, 3) if grad_output.ndim == 4 else (1, 2)
     return grad_output.sum(axis=axes, dtype=compute_dtype(grad_output))
+
+
+def conv2d_tangent(input, weight, input_tangent, weight_tangent, bias_tangent=None, stride=1,
+                   padding=0, dilation=1, groups=1):
+    """The forward-mode derivative of conv2d at (x, w, b) along (dx, dw, db):
+    ``conv2d(dx, w) + conv2d(x, dw) + db`` (b itself does not enter)."""
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return (conv2d(input_tangent, weight, bias_tangent, **arguments)
+            + conv2d(input, weight_tangent, None, **arguments))
+
+
+def double_backward(grad_output, input, weight, grad_grad_input, grad_grad_weight,
+                    grad_grad_bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The gradients of ``<gx, ggI> + <gw, ggW> + <gb, ggb>`` (the first gradients
+    against their cotangents): ``{"input", "weight", "grad_output"}``; the bias
+    gets none, as no first gradient depends on it."""
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    input, weight = np.asarray(input), np.asarray(weight)
+    return {"input": grad_input(grad_output, input.shape, grad_grad_weight, **arguments),
+            "weight": grad_weight(grad_output, grad_grad_input, weight.shape, **arguments),
+            "grad_output": conv2d_tangent(input, weight, grad_grad_input, grad_grad_weight,
+                                          grad_grad_bias, **arguments)}
+
+
+def gradient_tangents(grad_output, input, weight, input_tangent, weight_tangent,
+                      grad_output_tangent, stride=1, padding=0, dilation=1, groups=1):
+    """The forward-mode derivative of the first gradients along (dx, dw) and dg:
+    ``{"input.grad", "weight.grad", "bias.grad"}``."""
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    input, weight = np.asarray(input), np.asarray(weight)
+    return {"input.grad": grad_input(grad_output_tangent, input.shape, weight, **arguments)
+            + grad_input(grad_output, input.shape, weight_tangent, **arguments),
+            "weight.grad": grad_weight(grad_output_tangent, input, weight.shape, **arguments)
+            + grad_weight(grad_output, input_tangent, weight.shape, **arguments),
+            "bias.grad": grad_bias(grad_output_tangent)}

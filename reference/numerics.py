@@ -17,7 +17,25 @@ correct implementation can never exceed it.  Terms added to it:
   ``gamma_{n+3}``;
 - TF32 (CUDA float32 with TF32 allowed) rounds the operands to 10 bits:
   ``+ (2 * 2^-11 + 2^-22) * M`` when asked for;
-- the float64 reference itself rounds too: ``+ gamma_{n+1}(2^-53) * M``.
+- the float64 reference itself rounds too: ``+ gamma_{n+1}(2^-53) * M``;
+- a product that lands below the smallest normal number loses up to half
+  the smallest subnormal, absolutely, with no relative bound (Higham's model
+  ``fl(a*b) = a*b(1 + d) + e``, ``|e| <= UNDERFLOW``; sums of subnormals are
+  exact): ``+ n * UNDERFLOW`` for the accumulation and for the reference
+  (``4n`` for complex: four real products per complex one).
+
+Overflow (``overflow_regions``).  A correct conv2d may sum in any order, so
+where some order's partial sum could overflow the accumulation
+(``M * (1 + gamma_{n+1}) >= OVERFLOW``) the specification says nothing: one
+order overflows, another does not (torch's float32 CPU kernels give 1.7e38
+for ``2^127 + 2^127 - 2^127`` and inf for ``-2^127 + 2^127 + 2^127``).  The
+suite never draws such data (strategies/data.py).  Everywhere else no
+partial sum can overflow, so the accumulated value is finite and within the
+bound; rounding it to a narrower output (float16 and bfloat16, which
+accumulate in float32) gives +-inf exactly where it is beyond the output's
+overflow threshold: certainly where ``|y| - bound`` is, possibly where
+``|y| + bound`` is (or ``|y - b| + bound``, for a kernel that rounds the sum
+before adding the bias).
 
 No constant here is fitted.  Calibration (bench/calibrate_bound.py, torch
 2.13.0 CPU, Hypothesis targeting the ratio, 300 examples per cell) on torch's
@@ -40,10 +58,51 @@ UNIT_ROUNDOFF = {
     "float16": 2.0 ** -11, "bfloat16": 2.0 ** -8,
 }
 
-# Half the smallest subnormal: the absolute error of rounding a tiny result.
-UNDERFLOW = {"float64": 2.0 ** -1075, "complex128": 2.0 ** -1075,
-             "float32": 2.0 ** -150, "complex64": 2.0 ** -150,
-             "float16": 2.0 ** -25, "bfloat16": 2.0 ** -134}
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    """A binary floating-point format: ``significand`` bits (the hidden one included),
+    normal exponents ``min_exponent`` .. ``max_exponent``."""
+
+    significand: int
+    min_exponent: int
+    max_exponent: int
+
+    @property
+    def subnormal_exponent(self):
+        """The exponent of the smallest subnormal, 2^subnormal_exponent."""
+        return self.min_exponent - (self.significand - 1)
+
+    @property
+    def smallest_normal(self):
+        return 2.0 ** self.min_exponent
+
+    @property
+    def smallest_subnormal(self):
+        return 2.0 ** self.subnormal_exponent
+
+    @property
+    def largest(self):
+        """The largest finite number."""
+        return (2 - 2.0 ** (1 - self.significand)) * 2.0 ** self.max_exponent
+
+    @property
+    def overflow_threshold(self):
+        """Round to nearest gives +-inf from here on (halfway to 2^(max_exponent+1));
+        float64's threshold is itself no float64: inf stands for it."""
+        if self.max_exponent >= 1023:
+            return np.inf
+        return (2 - 2.0 ** -self.significand) * 2.0 ** self.max_exponent
+
+
+_FLOAT64, _FLOAT32 = Format(53, -1022, 1023), Format(24, -126, 127)
+FORMATS = {"float64": _FLOAT64, "complex128": _FLOAT64, "float32": _FLOAT32,
+           "complex64": _FLOAT32, "float16": Format(11, -14, 15), "bfloat16": Format(8, -126, 127)}
+
+# Half the smallest subnormal: the absolute error of rounding a tiny result (float64's
+# half is no float64 number, 2.0 ** -1075 == 0: its whole smallest subnormal stands in).
+UNDERFLOW = {dtype: form.smallest_subnormal / 2 or form.smallest_subnormal
+             for dtype, form in FORMATS.items()}
 
 # Unit roundoff of TF32, the operand format of float32 matmul/conv with TF32 on.
 TF32_ROUNDOFF = 2.0 ** -11
@@ -90,7 +149,9 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
     else:
         local = gamma(dot_length + 1, u_acc)
     local += gamma(dot_length + 1, UNIT_ROUNDOFF["float64"])
-    bound = local * magnitude
+    products = dot_length * (4 if dtype.startswith("complex") else 1)
+    underflow = products * (UNDERFLOW[accumulation] * (1 + local) + UNDERFLOW["float64"])
+    bound = local * magnitude + underflow
     if tf32 and dtype in ("float32", "complex64"):
         bound = bound + (2 * TF32_ROUNDOFF + TF32_ROUNDOFF ** 2) * magnitude
     if u_out > u_acc:
@@ -99,6 +160,43 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
             bound = bound + u_out * np.abs(reference - bias) + UNDERFLOW[dtype]
     return bound
 
+
+@dataclasses.dataclass(frozen=True)
+class Overflow:
+    """Per element, what overflow allows (boolean arrays of the output's shape):
+    ``open``: some summation order may overflow, anything goes; ``must``: the result
+    is +-inf, with the sign of y; ``may``: +-inf or a finite value within the bound."""
+
+    open: np.ndarray
+    must: np.ndarray
+    may: np.ndarray
+
+    def any(self):
+        return bool(self.open.any() or self.must.any() or self.may.any())
+
+
+def could_overflow(largest_terms, *, dot_length, dtype):
+    """Whether data whose largest input, weight and bias moduli are ``largest_terms``
+    could come near overflow at all (a cheap test before ``overflow_regions``)."""
+    input, weight, bias = largest_terms
+    size = dot_length * input * weight + bias
+    accumulation = ACCUMULATION.get(dtype, dtype)
+    return size >= min(FORMATS[dtype].largest, FORMATS[accumulation].largest) / 4
+
+
+def overflow_regions(magnitude, reference, bound, *, dot_length, dtype, bias=None):
+    """``Overflow`` of a call whose magnitude is M, exact result y and error bound
+    ``bound``; ``bias`` broadcast to the output, if any."""
+    accumulation = ACCUMULATION.get(dtype, dtype)
+    sums = magnitude * (1 + gamma(dot_length + 1, UNIT_ROUNDOFF[accumulation]))
+    open = sums >= FORMATS[accumulation].overflow_threshold
+    threshold = FORMATS[dtype].overflow_threshold
+    size = np.abs(reference)
+    must = ~open & (size - bound >= threshold)
+    may = size + bound >= threshold
+    if bias is not None:
+        may = may | (np.abs(reference - bias) + bound >= threshold)
+    return Overflow(open, must, ~open & ~must & may)
 
 
 def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, algorithm,

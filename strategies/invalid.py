@@ -10,7 +10,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from reference import ConvArgumentError, Rule
-from strategies.problems import conv2d_cases
+from strategies.cases import conv2d_cases
 
 # Every batch, the empty one included: torch skips some checks when N = 0, and
 # with a padding string the bias dtype check; the registry records those

@@ -1,12 +1,13 @@
-"""A call that kills its test process is named: its descriptor and Replay line.
+"""A call that kills its test process, or hangs, is named: its descriptor and Replay line.
 
-When the implementation kills an xdist worker (a segfault, an abort), xdist
-reports only "worker crashed while running <test>".  Each worker therefore
-writes the descriptor of the call it is about to make to a file of its own
-(suite/run.py's call log); the controller reads the dead worker's file and
-adds the call and its ``Replay:`` command to the crash report.  Without
-xdist the crash ends the run: the call is then in the log file the header
-names.
+When the implementation kills an xdist worker (a segfault, an abort) or a
+call outlives ``--conv2d-call-timeout`` (the watchdog of suite/monitor.py
+ends the worker), xdist reports only "worker crashed while running <test>".
+Each worker therefore writes the descriptor of the call it is about to make
+to a file of its own; the controller reads the dead worker's file and adds
+the call, crash or hang, and its ``Replay:`` command to the report, and xdist
+starts a new worker so the run goes on.  Without xdist the crash or hang ends
+the run (the watchdog's last line names the call).
 """
 
 import shutil
@@ -16,32 +17,48 @@ from pathlib import Path
 import pytest
 
 from case import parse
-from suite import run
+from suite import monitor, run
+
+# Seconds a call may take.  The slowest calls of the default run on this
+# project's 2-core machine took about 1 s (a per-sample formulation of the seed
+# note's C=1024 problem); torch.compile's first call takes about 20 s, so the
+# ``compile`` preset needs a larger limit (README).
+DEFAULT_TIMEOUT = 60.0
+
+
+def add_options(group):
+    group.addoption("--conv2d-call-timeout", default=DEFAULT_TIMEOUT, type=float, metavar="SECONDS",
+                    help=f"end a call that does not return within SECONDS as a hang (the run "
+                         f"goes on under xdist; default: {DEFAULT_TIMEOUT:g})")
 
 
 class CrashNames:
-    """pytest plugin: call logs in the workers, crash reports in the controller."""
+    """pytest plugin: call files and time limits in the workers, reports in the controller."""
 
     def __init__(self, config, replay_notes):
         self.config, self.replay_notes = config, replay_notes
+        limit = config.getoption("conv2d_call_timeout")
+        if limit <= 0:
+            raise pytest.UsageError(f"--conv2d-call-timeout={limit:g}: must be > 0 seconds")
         if hasattr(config, "workerinput"):
-            run.log_calls_to(config.workerinput["conv2d_call_log"])
+            run.monitor_calls(config.workerinput["conv2d_call_log"], limit)
             self.folder = None
-        else:
-            self.folder = Path(tempfile.mkdtemp(prefix="conv2d-calls-"))
-            try:
-                workers = config.getoption("numprocesses")
-            except ValueError:  # xdist is not loaded
-                workers = None
-            if not workers:
-                run.log_calls_to(self.folder / "main.txt")
+            return
+        self.folder = Path(tempfile.mkdtemp(prefix="conv2d-calls-"))
+        try:
+            workers = config.getoption("numprocesses")
+        except ValueError:  # xdist is not loaded
+            workers = None
+        if not workers:
+            run.monitor_calls(self.folder / "main.txt", limit)
 
     def pytest_report_header(self, config):
         if self.folder is not None:
-            return [f"conv2d call in progress, should a call kill the process: {self.folder}"]
+            return [f"conv2d calls are named in {self.folder} (a call that kills its process or "
+                    f"outlives {config.getoption('conv2d_call_timeout'):g} s is reported)"]
 
     def pytest_unconfigure(self, config):
-        run.log_calls_to(None)
+        run.monitor_calls(None)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -51,15 +68,16 @@ class CrashNames:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem, report, sched):
-        log = self.folder / f"{report.node.gateway.id}.txt"
-        text = log.read_text().strip() if log.exists() else ""
+        text, limit = monitor.read(self.folder / f"{report.node.gateway.id}.txt")
         if not text:
             report.longrepr = f"{report.longrepr}\n(no conv2d call was in progress)"
             return
+        what = (f"did not return within {limit:g} s (a hang)" if limit is not None
+                else "killed it")
         try:
             case = parse(text)
         except ValueError:
-            report.longrepr = f"{report.longrepr}\nthe call in progress: conv2d({text})"
+            report.longrepr = f"{report.longrepr}\nthe call in progress {what}: conv2d({text})"
             return
-        report.longrepr = (f"{report.longrepr}\nthe call in progress killed it: conv2d({case})\n"
+        report.longrepr = (f"{report.longrepr}\nthe call in progress {what}: conv2d({case})\n"
                            f"Replay: {self.replay_notes.command(case)}")

@@ -5,7 +5,10 @@
   that it returned a tensor of the right shape, dtype and memory format whose
   values are the reference's (bit for bit on exact-tier data under the direct
   error model, within the rounding bound otherwise), NaN and inf exactly
-  where the reference has them.
+  where the reference has them, and +-inf where rounding to the output's
+  dtype overflows (reference/numerics.py ``overflow_regions``).  Zeros are
+  compared without their sign: the sign of a zero sum depends on where a
+  kernel starts its accumulator, which the specification leaves open.
 - ``agree(case, actual, expected, ...)``: a result against another way of
   computing the same numbers (a metamorphic relation, an adjoint).
 - ``require(finding)``: the only place a property fails.
@@ -94,7 +97,35 @@ def _first(mask):
     return np.argwhere(mask)[0].tolist()
 
 
-def compare_values(actual, expected, *, exact, bound, name, source, spread_in_planes=False):
+def _overflowed(actual, expected, overflow, *, against_reference):
+    """(actual, expected, problems) with ``overflow`` (reference.numerics.Overflow)
+    applied.  Against the reference: where the result must overflow, expected is
+    +-inf and a wrong-signed inf is a problem; where it may, an infinity is
+    accepted; where some order may overflow, anything is.  Against another
+    computation (``against_reference`` False), an infinity on either side is
+    accepted wherever overflow is possible at all."""
+    actual, expected = actual.copy(), expected.copy()
+    problems = []
+    if against_reference:
+        sign = np.sign(expected[overflow.must])
+        expected[overflow.must] = sign * np.inf
+        wrong = overflow.must & np.isinf(actual) & (np.sign(actual) != np.sign(expected))
+        if wrong.any():
+            at = _first(wrong)
+            problems.append(Problem("values", (
+                f"out[{at}] = {actual[tuple(at)].item()!r}, but should be "
+                f"{expected[tuple(at)].item()!r}: the result overflows with the sign of the "
+                f"reference")))
+        accepted = overflow.may & np.isinf(actual)
+    else:
+        accepted = (overflow.may | overflow.must) & (np.isinf(actual) | np.isinf(expected))
+    accepted = accepted | overflow.open
+    actual[accepted], expected[accepted] = 0.0, 0.0
+    return actual, expected, problems
+
+
+def compare_values(actual, expected, *, exact, bound, name, source, spread_in_planes=False,
+                   overflow=None, against_reference=True):
     """(problems, error/bound ratio) of ``actual`` against ``expected`` (NumPy).
 
     Where ``expected`` is NaN, ``actual`` must be NaN; where it is infinite,
@@ -102,8 +133,13 @@ def compare_values(actual, expected, *, exact, bound, name, source, spread_in_pl
     reference does not make, and inf * 0 is NaN); elsewhere ``actual`` must be
     finite (``spread_in_planes``: except in a (sample, channel) plane that holds
     a NaN or inf) and, on exact data, equal, otherwise within ``bound``.
+    ``overflow`` (where the float tier's data come near it) says where
+    infinities are due.
     """
     problems = []
+    if overflow is not None and overflow.any():
+        actual, expected, problems = _overflowed(actual, expected, overflow,
+                                                 against_reference=against_reference)
     finite = np.isfinite(expected)
     got_finite = np.isfinite(actual)
     missed = (np.isnan(expected) & ~np.isnan(actual)) | (~finite & ~np.isnan(expected) & got_finite)
@@ -149,7 +185,7 @@ class Finding:
     outcome: object = None
     ratio: object = None  # the worst element's error/bound, where a bound judged it
     deviation: object = None  # the registry entry that explains the problems
-    crash: object = None  # the registry entry whose known crash kept the call from being made
+    crash: object = None  # why the call was not made: a known crash, or outside the domain
     held: list = dataclasses.field(default_factory=list)  # deviations whose condition held
     environment: dict = dataclasses.field(default_factory=dict)  # backend state of the call
 
@@ -167,8 +203,7 @@ class Finding:
 
     def verdict(self):
         if self.crash is not None:
-            return (f"NOT RUN: known crash {self.crash.id} of this torch "
-                    f"({self.crash.observed})")
+            return f"NOT RUN: {self.crash.id} ({self.crash.observed})"
         if self.deviation is not None:
             return (f"KNOWN DEVIATION {self.deviation.id}: {self.deviation.observed}; "
                     f"reason: {self.deviation.reason}")
@@ -204,13 +239,20 @@ def facts_of(finding):
                   outcome and outcome.error, finding.problems)
 
 
-def _explained(finding, explain):
-    """``finding`` with the registry's explanation of its problems, if any."""
+def _explained(finding, explain, environments=()):
+    """``finding`` with the registry's explanation of its problems, if any.
+
+    ``environments``: the backend states of further calls the finding compares
+    with its own (another backend's result): an entry that holds for any of
+    them may explain the disagreement, as either call may be the wrong one.
+    """
     if explain:
-        facts = facts_of(finding)
-        finding.held = registry.active().held(facts)
-        if finding.problems:
-            finding.deviation = registry.active().explain(facts)
+        for environment in (finding.environment, *environments):
+            facts = {**facts_of(finding), **environment}
+            finding.held += [entry for entry in registry.active().held(facts)
+                             if entry not in finding.held]
+            if finding.problems and finding.deviation is None:
+                finding.deviation = registry.active().explain(facts)
     return finding
 
 
@@ -296,9 +338,10 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
         expected = case.expected(arrays)
         got = as_numpy(output)
         bound = None if exact else case.bound(arrays, expected, model)
+        overflow = None if exact else case.overflow(arrays, expected, bound)
         problems, finding.ratio = compare_values(
             got, expected, exact=exact, bound=bound, name="out", source="the reference",
-            spread_in_planes=model.nonfinite_spreads_within_planes)
+            spread_in_planes=model.nonfinite_spreads_within_planes, overflow=overflow)
         finding.problems += problems
         same = (got == expected) | (np.isnan(got) & np.isnan(expected))
         finding.lines.append(("values", f"{int(np.count_nonzero(~same))} of {got.size} elements "
@@ -321,9 +364,13 @@ def output_of(case, outcome):
     return outcome.output
 
 
-def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None):
+def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None,
+          environments=(), overflow=None):
     """The finding of comparing ``actual`` (a tensor) with ``expected`` (NumPy): the same
-    numbers computed another way.  ``exact``: bit for bit; else within ``bound``."""
+    numbers computed another way.  ``exact``: bit for bit; else within ``bound``, an
+    infinity on either side accepted where ``overflow`` allows one.  ``environment``:
+    the backend state ``actual`` was computed in (default: now); ``environments``:
+    those of the calls that computed ``expected``, where they differ."""
     if environment is None:
         environment = run.environment(
             actual.device.type if isinstance(actual, torch.Tensor) else "cpu")
@@ -344,8 +391,9 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
                                              f"torch.{case.dtype}")]
     elif actual.numel():
         finding.problems, finding.ratio = compare_values(
-            as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source)
-    return _explained(finding, explain=True)
+            as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source,
+            overflow=overflow, against_reference=False)
+    return _explained(finding, explain=True, environments=environments)
 
 
 def require(finding):
@@ -359,21 +407,29 @@ def require(finding):
     summary.observe(finding)
     if finding.crash is not None:
         if currently_in_test_context():
-            event(f"not run: known crash {finding.crash.id}")
+            event(f"not run: {finding.crash.id}")
             reject()
         return
     if finding.failed:
         raise AssertionError(finding.message())
 
 
-def agreement(case, actual, other, arrays, model, *, name="out", source):
+def agreement(case, actual, other, arrays, model, *, name="out", source, environment=None,
+              environments=()):
     """The finding of two results of the same call computed two ways (``other`` as
     NumPy, ``source`` says how): identical on exact-tier data under the direct
     model; otherwise each is within the rounding bound of the truth, so they are
-    within twice that bound of each other."""
+    within twice that bound of each other.  ``environment``, ``environments``: the
+    backend states of the two calls, where they differ (see ``agree``)."""
     exact = case.tier == "exact" and model.bitwise_on_exact_data
-    bound = None if exact else 2 * case.bound(arrays, case.expected(arrays), model)
-    return agree(case, actual, other, exact=exact, bound=bound, name=name, source=source)
+    if exact:
+        return agree(case, actual, other, exact=True, name=name, source=source,
+                     environment=environment, environments=environments)
+    expected = case.expected(arrays)
+    bound = case.bound(arrays, expected, model)
+    return agree(case, actual, other, exact=False, bound=2 * bound, name=name, source=source,
+                 environment=environment, environments=environments,
+                 overflow=case.overflow(arrays, expected, bound))
 
 
 def check_call(conv2d, case, *, device, model, checks=CHECKS):

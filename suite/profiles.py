@@ -22,9 +22,14 @@ PROFILES = tuple(EXAMPLES)
 
 def register_profiles():
     """Register the suite's profiles; call before Hypothesis's plugin reads the option."""
-    settings.register_profile("dev", max_examples=EXAMPLES["dev"], deadline=None)
+    # dev and nightly build on Hypothesis's "default" profile, not on whichever
+    # is current: where CI is detected that is "ci" (derandomised, no
+    # database), and a nightly job would then neither search nor remember.
+    default = settings.get_profile("default")
+    settings.register_profile("dev", parent=default, max_examples=EXAMPLES["dev"], deadline=None)
     settings.register_profile("ci", parent=settings.get_profile("ci"), max_examples=EXAMPLES["ci"])
-    settings.register_profile("nightly", max_examples=EXAMPLES["nightly"], deadline=None)
+    settings.register_profile("nightly", parent=default, max_examples=EXAMPLES["nightly"],
+                              deadline=None)
     # The self-check only needs to know that a property fails, not the
     # smallest example: no shrinking, deterministic, no database.
     settings.register_profile("selfcheck", parent=settings.get_profile("ci"),

@@ -3,8 +3,9 @@
 A deviation is present when its recheck call, run and judged without the
 registry, breaks the specification in the recorded way (its condition holds
 and its behaviour describes what the call did).  A crash is present when its
-recheck call, made in a child process (``python -m suite.run``), kills that
-process.  A run rechecks every entry in child processes, side by side (one
+recheck call, made in a child process (``python -m suite.run``, as far
+as the entry's ``recheck_pass``: the call, its backward, its double
+backward), kills that process.  A run rechecks every entry in child processes, side by side (one
 for all deviations, one per crash), so an implementation that crashes on a
 recheck call cannot take the test run down with it; where the deviations'
 child dies, each deviation is rechecked in a child of its own.
@@ -13,7 +14,6 @@ child dies, each deviation is rechecked in a child of its own.
 in this process and prints ``{id: [status, detail]}`` as JSON.
 """
 
-import argparse
 import json
 import signal
 import subprocess
@@ -24,11 +24,9 @@ import pytest
 import torch
 
 from case import parse
-from reference import ErrorModel
 from suite import registry
-from suite.device import FLAG_DEFAULTS, apply_flags, tf32_in_effect
 from suite.judge import facts_of, judge
-from suite.run import run
+from suite.run import child_environment, run
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
@@ -38,23 +36,40 @@ def _signal_name(returncode):
     return signal.Signals(-returncode).name if returncode < 0 else f"exit {returncode}"
 
 
+def _cannot_recheck(child, stderr):
+    """A recheck child that could not run: never read as 'fixed', which would lift guards."""
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    return registry.RegistryError(f"cannot recheck the registry ({' '.join(child.args[2:4])}: "
+                                  f"exit {child.returncode}: {last[:300]})")
+
+
 class Rechecker:
     """Rechecks entries against one implementation: ``options`` are the run's
     (name, value) pairs (conv2d_impl, device, torch_threads and the backend flags)."""
 
     def __init__(self, options):
         self.options = dict(options)
-        self.child_options = [f"--{name.replace('_', '-')}={value}" for name, value in options]
+        self.child_options = [f"--{name.replace('_', '-')}={value}" for name, value in options
+                              if value is not None]
         self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
+
+    def _options(self, entry):
+        """The child's options: the run's, in the entry's own oneDNN state where it names one."""
+        if not entry.recheck_onednn:
+            return tuple(self.child_options)
+        return (*[option for option in self.child_options if not option.startswith("--onednn=")],
+                f"--onednn={entry.recheck_onednn}")
 
     def _crash_child(self, entry):
         return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
-                                 *self.child_options], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                 f"--through={entry.recheck_pass}", *self._options(entry)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
 
     def _deviations_child(self, entries):
+        """One child for ``entries``, which share their recheck options."""
         return subprocess.Popen([sys.executable, "-m", "suite.recheck",
-                                 *[entry.id for entry in entries], *self.child_options],
+                                 *[entry.id for entry in entries], *self._options(entries[0])],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
 
@@ -65,14 +80,16 @@ class Rechecker:
             return registry.PRESENT, f"killed its child process with {_signal_name(child.returncode)}"
         if child.returncode == 0:
             return registry.FIXED, "returned in a child process"
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        return registry.FIXED, f"could not run ({_signal_name(child.returncode)}: {last[:200]})"
+        raise _cannot_recheck(child, stderr)
 
     @staticmethod
     def _deviations_result(child, entries):
+        """The child's {id: [status, detail]}, or None if a recheck killed it."""
         stdout, stderr = child.communicate(timeout=TIMEOUT)
-        if child.returncode != 0:
+        if child.returncode < 0:
             return None, stderr
+        if child.returncode != 0:
+            raise _cannot_recheck(child, stderr)
         return json.loads(stdout.strip().splitlines()[-1]), stderr
 
     def __call__(self, entry):
@@ -87,11 +104,18 @@ class Rechecker:
 
     def all(self, entries):
         """({id: status}, {id: detail}) for every entry."""
-        deviations = [entry for entry in entries if entry.kind == "deviation"]
+        groups = {}  # deviations by the options of their recheck: one child per group
+        for entry in entries:
+            if entry.kind in registry.EXPLAINING:
+                groups.setdefault(self._options(entry), []).append(entry)
         crashes = {entry.id: self._crash_child(entry) for entry in entries if entry.kind == "crash"}
-        found, _ = self._deviations_result(self._deviations_child(deviations), deviations)
-        if found is None:  # a recheck killed the child: one child per deviation
-            found = {entry.id: self(entry) for entry in deviations}
+        children = [(group, self._deviations_child(group)) for group in groups.values()]
+        found = {}
+        for group, child in children:
+            result, _ = self._deviations_result(child, group)
+            if result is None:  # a recheck killed the child: one child per deviation
+                result = {entry.id: self(entry) for entry in group}
+            found.update(result)
         found.update({entry_id: self._crash_result(child) for entry_id, child in crashes.items()})
         return ({entry_id: status for entry_id, (status, _) in found.items()},
                 {entry_id: detail for entry_id, (_, detail) in found.items()})
@@ -132,23 +156,7 @@ class RegistryPlugin:
 
 
 def main(argv=None):
-    from suite.implementation import load_implementation
-    parser = argparse.ArgumentParser(prog="python -m suite.recheck")
-    parser.add_argument("ids", nargs="*")
-    parser.add_argument("--conv2d-impl", required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--conv2d-error-model", default="direct")
-    parser.add_argument("--torch-threads", type=int, default=1)
-    parser.add_argument("--onednn", choices=("on", "off"), default="on")
-    for name, default in FLAG_DEFAULTS.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", default=default)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.torch_threads)
-    torch.backends.mkldnn.enabled = args.onednn == "on"
-    options = argparse.Namespace(getoption=lambda name: getattr(args, name))
-    apply_flags(options)
-    conv2d = load_implementation(args.conv2d_impl)
-    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
+    args, conv2d, model = child_environment("python -m suite.recheck", argv, "ids")
     entries = {entry.id: entry for entry in registry.load()}
     print(json.dumps({entry_id: recheck_here(entries[entry_id], conv2d, args.device, model)
                       for entry_id in args.ids}))

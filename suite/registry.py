@@ -3,6 +3,9 @@
 Every entry of ``tests/known_deviations.toml`` is one of:
 - ``deviation``: torch returns or raises something the specification does not
   allow, under a narrow condition (a bug, or behaviour torch intends);
+- ``difference``: the same, for behaviour that differs between torch releases
+  (another exception type or message, a dtype kernel a release lacks): where
+  its recheck does not show it, it is simply not this release's behaviour;
 - ``crash``: torch kills the process (a segfault, an abort), so the call must
   not be made inside a test process at all.
 
@@ -11,9 +14,13 @@ where it was measured, why it is accepted, an upstream link, and a minimal
 ``recheck`` call (a case descriptor).  Every run rechecks every entry against
 the implementation under test (crashes in a child process) before any
 property runs: an entry *applies* wherever its recheck shows the behaviour,
-on any torch version, and is reported as fixed (stale) where it does not.
+on any torch version.  Where it does not, an entry recorded for this torch
+(its ``torch`` specifier holds this version) is reported stale; one recorded
+for other releases only is simply not this torch's.
 So nothing is skipped by version, and an entry never hides a behaviour that
-is no longer there.
+is no longer there.  A recheck call is made in the run's oneDNN state, unless
+the entry is about one path and says which (``recheck_onednn = "off"``: torch's
+own slow path, which the backend-equivalence property calls with oneDNN off).
 
 Conditions and behaviours are Python expressions over the names in
 ``CASE_NAMES``, ``ENVIRONMENT_NAMES`` and (behaviours) ``OUTCOME_NAMES``,
@@ -25,6 +32,9 @@ import dataclasses
 import functools
 from pathlib import Path
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -32,11 +42,13 @@ except ModuleNotFoundError:  # Python 3.10
 
 KNOWN_DEVIATIONS = Path(__file__).resolve().parent.parent / "tests" / "known_deviations.toml"
 
-KINDS = ("deviation", "crash")
+KINDS = ("deviation", "difference", "crash")
+EXPLAINING = ("deviation", "difference")  # kinds that explain a finding
 CASE_NAMES = ("kind", "rule", "batch", "in_channels", "out_channels", "kernel", "bias_shape",
               "has_bias", "stride", "padding", "dilation", "groups", "dtype", "weight_dtype",
               "bias_dtype", "layout", "tier", "padding_mode", "input_channels_last",
-              "weight_channels_last", "transform", "formulation", "weight_shape", "geometry")
+              "weight_channels_last", "transform", "formulation", "weight_shape", "geometry",
+              "spelling", "exponents", "subnormal_scale")
 ENVIRONMENT_NAMES = ("device", "onednn", "threads")
 OUTCOME_NAMES = ("raised", "message", "out_shape", "out_dtype", "problems")
 FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) else
@@ -44,7 +56,12 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass")
+ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck call is made in
+# How far the recheck call of a crash goes (python -m suite.run --through=PASS): the
+# call itself, then backpropagating ones through it, then through those gradients
+# again; a crash of a backward or double-backward kernel needs the longer passes.
+RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
 
 
@@ -84,13 +101,29 @@ class Entry:
     recheck: str
     behaviour: str = ""
     upstream: str = ""
+    recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
+    recheck_pass: str = "forward"
 
     def __post_init__(self):
+        try:
+            object.__setattr__(self, "_releases", SpecifierSet(self.torch))
+        except InvalidSpecifier:
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: torch "
+                                f"{self.torch!r} is not a version specifier such as "
+                                f"'>=2.2, <2.15'") from None
+        if self.recheck_onednn not in ("", *ONEDNN_STATES):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_onednn "
+                                f"{self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
         if self.kind not in KINDS:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
                                 f"{self.kind!r} is not one of {', '.join(KINDS)}")
-        if (self.kind == "deviation") != bool(self.behaviour):
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a deviation "
+        if self.recheck_pass not in RECHECK_PASSES or (
+                self.recheck_pass != "forward" and self.kind != "crash"):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_pass "
+                                f"{self.recheck_pass!r}: a crash may name one of "
+                                f"{', '.join(RECHECK_PASSES)}, a deviation none")
+        if (self.kind in EXPLAINING) != bool(self.behaviour):
+            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a {self.kind} "
                                 f"needs a behaviour, a crash has none")
         object.__setattr__(self, "_condition", _expression(
             self.id, "condition", self.condition, CASE_NAMES + ENVIRONMENT_NAMES))
@@ -98,6 +131,10 @@ class Entry:
             object.__setattr__(self, "_behaviour", _expression(
                 self.id, "behaviour", self.behaviour,
                 CASE_NAMES + ENVIRONMENT_NAMES + OUTCOME_NAMES))
+
+    def recorded_for(self, version):
+        """Whether the entry was recorded for torch ``version`` (local tags ignored)."""
+        return Version(version).public in self._releases
 
     def condition_holds(self, facts):
         """Whether the call described by ``facts`` (case and environment) is in its region."""
@@ -151,14 +188,15 @@ class Registry:
             self.set_status({entry.id: status}, {entry.id: detail})
         return self.status[entry.id] == PRESENT
 
-    def held(self, facts, kind="deviation"):
-        """The entries of ``kind`` whose condition holds for ``facts`` (applying or not)."""
+    def held(self, facts, kinds=EXPLAINING):
+        """The entries of ``kinds`` whose condition holds for ``facts`` (applying or not)."""
         return [entry for entry in self.entries.values()
-                if entry.kind == kind and entry.condition_holds(facts)]
+                if entry.kind in kinds and entry.condition_holds(facts)]
 
     def crash_for(self, facts):
         """The applying crash entry whose region holds this call, if any."""
-        return next((entry for entry in self.held(facts, "crash") if self.applies(entry)), None)
+        return next((entry for entry in self.held(facts, ("crash",)) if self.applies(entry)),
+                    None)
 
     def explain(self, facts):
         """The applying deviation whose condition and behaviour describe ``facts``

@@ -36,6 +36,8 @@ import pytest
 import torch
 from hypothesis import note
 
+import strategies.domain
+import suite.domain
 from case import Case, DescriptorError, parse
 from reference import ConvArgumentError, ErrorModel
 from suite import registry, summary
@@ -44,7 +46,9 @@ from suite.device import (DEVICES, FLAG_DEFAULTS, FLAG_HELP, SWITCHES, DeviceErr
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
 from suite.judge import judge
 from suite.recheck import Rechecker
-from suite.run import run
+from suite.crashes import DEFAULT_TIMEOUT
+from suite.monitor import HANG_EXIT
+from suite.run import monitor_calls, run
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus.txt"
@@ -61,13 +65,14 @@ def command(case, options, property=None):
     value) pairs of suite.replay's options, as ``run_options`` gives them."""
     words = ["python -m suite.replay", _quoted(str(case))]
     words += [f"--{name.replace('_', '-')}={_quoted(str(value)) if name == 'conv2d_impl' else value}"
-              for name, value in options]
+              for name, value in options if value is not None]
     if property:
         words.append(f"--property={_quoted(property)}")
     return " ".join(words)
 
 
-REPEATED = ("conv2d_impl", "conv2d_error_model", "device", "torch_threads", *FLAG_DEFAULTS)
+REPEATED = ("conv2d_impl", "conv2d_error_model", "conv2d_domain", "device", "torch_threads",
+            "conv2d_call_timeout", *FLAG_DEFAULTS)
 
 
 def run_options(getoption):
@@ -84,8 +89,20 @@ def examine(conv2d, case, device="cpu", model=ErrorModel(), guard=True):
     described = ", ".join(f"{name}={value!r}" for name, value in case.arguments.items())
     shapes = ", ".join("None" if t is None else f"{tuple(t.shape)} strides {t.stride()}"
                        for t in tensors)
-    finding.lines[:0] = [("case", str(case)), ("call", f"conv2d({shapes}, {described})")]
+    call = f"conv2d({shapes}, {described})"
+    if hasattr(case, "describe_call"):  # a single call, written as its spelling says
+        names = tuple(None if t is None else f"{name}{tuple(t.shape)}"
+                      for name, t in zip(("input", "weight", "bias"), tensors))
+        call = f"{case.describe_call(names)}; strides {', '.join(str(t.stride()) for t in tensors if t is not None)}"
+    finding.lines[:0] = [("case", str(case)), ("call", call)]
+    small = [(name, a) for name, a in zip(("input", "weight", "bias"), arrays) if a is not None]
+    if sum(a.size for _, a in small) <= SHOWN_VALUES:  # a shrunk case: show its numbers
+        finding.lines.insert(2, ("data", "; ".join(
+            f"{name} {a.reshape(-1).tolist()}" for name, a in small)))
     return finding
+
+
+SHOWN_VALUES = 32  # a replay prints the data of cases with at most this many values
 
 
 # --- the Replay line of failing properties ---------------------------------
@@ -245,6 +262,16 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(CANNOT_RUN, f"{self.prog}: error: {message}\n")
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
 def _positive(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
@@ -258,9 +285,14 @@ def add_implementation_arguments(parser):
                         help=f"the conv2d under test (default: {DEFAULT}) or a preset name")
     parser.add_argument("--conv2d-error-model", default="direct", choices=ErrorModel.KINDS,
                         help="how a correct implementation may round (default: direct)")
+    parser.add_argument("--conv2d-domain", default=None, metavar="FILE.toml",
+                        help="the part of conv2d the implementation claims")
     parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--torch-threads", default=1, type=_positive, metavar="N",
                         help="torch intra-op threads (default: 1, as the test run)")
+    parser.add_argument("--conv2d-call-timeout", default=DEFAULT_TIMEOUT, type=_seconds,
+                        metavar="SECONDS", help=f"a call that does not return within SECONDS is "
+                                                f"a hang (default: {DEFAULT_TIMEOUT:g})")
     for name, default in FLAG_DEFAULTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", default=default, choices=SWITCHES,
                             help=f"{FLAG_HELP[name]} (default: {default})")
@@ -275,7 +307,9 @@ def load_implementation_arguments(parser, args):
         conv2d = load_implementation(args.conv2d_impl)
         check_device(args.device)
         entries = registry.load()
-    except (ImplementationError, DeviceError, registry.RegistryError) as error:
+        strategies.domain.activate(suite.domain.read(args.conv2d_domain))
+    except (ImplementationError, DeviceError, registry.RegistryError,
+            strategies.domain.DomainError) as error:
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
     torch.set_num_threads(args.torch_threads)
     apply_flags(options)
@@ -285,10 +319,14 @@ def load_implementation_arguments(parser, args):
     return conv2d, model
 
 
-def _in_child(argv):
-    """Run this replay again in a child process; report a crash by its signal."""
+def _in_child(argv, limit):
+    """Run this replay again in a child process; report a crash by its signal and a
+    call that outlives the time limit as a hang."""
     child = subprocess.run([sys.executable, "-m", "suite.replay", *argv, "--in-process"],
                            cwd=ROOT)
+    if child.returncode == HANG_EXIT:
+        print(f"{'verdict':<11} HANG: the call did not return within {limit:g} s")
+        return FAILS
     if child.returncode >= 0:
         return child.returncode
     name = signal.Signals(-child.returncode).name
@@ -316,7 +354,8 @@ def main(argv=None):
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
     conv2d, model = load_implementation_arguments(parser, args)
     if not args.in_process:
-        return _in_child(argv)
+        return _in_child(argv, args.conv2d_call_timeout)
+    monitor_calls(limit=args.conv2d_call_timeout)
     try:
         finding = examine(conv2d, case, args.device, model, guard=not args.unguarded)
     except (ConvArgumentError, ValueError) as error:
@@ -330,7 +369,8 @@ def main(argv=None):
         print(f"\n{'property':<11} {args.property}")
         sys.stdout.flush()
         options = [f"--{name.replace('_', '-')}={value}"
-                   for name, value in run_options(lambda name: getattr(args, name))]
+                   for name, value in run_options(lambda name: getattr(args, name))
+                   if value is not None]
         status = max(status, replay_property(args.property, case, options))
     return status
 

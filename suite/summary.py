@@ -116,6 +116,8 @@ def environment(config=None):
     if config is not None:
         rows += [("hypothesis profile", hypothesis.settings.get_current_profile_name()),
                  ("conv2d under test", config.getoption("conv2d_impl")),
+                 ("error model", str(config.error_model)),
+                 ("call time limit", f"{config.getoption('conv2d_call_timeout'):g} s"),
                  ("device", config.getoption("device")),
                  ("command", " ".join(["pytest", *config.invocation_params.args]))]
     return rows
@@ -192,11 +194,18 @@ class SummaryPlugin:
     def registry_lines(self):
         """One line per registry entry: present here (and what it explained or kept
         from running), or fixed in this torch (stale)."""
+        import torch
         active = registry.active()
         lines = []
         for entry in active.entries.values():
             status = active.status[entry.id]
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
+            recorded = entry.recorded_for(torch.__version__)
+            if status == registry.FIXED and (entry.kind == "difference" or not recorded):
+                lines.append(f"not this torch's: {entry.id} (recorded for torch "
+                             f"{entry.torch}; its recheck "
+                             f"{active.details.get(entry.id, 'conforms')})")
+                continue
             if status == registry.FIXED:
                 lines.append(f"STALE {entry.id}: fixed in this torch (its recheck "
                              f"{active.details.get(entry.id, 'conforms')}); measured: "
@@ -205,11 +214,15 @@ class SummaryPlugin:
             if status != registry.PRESENT:
                 lines.append(f"unchecked {entry.id}")
                 continue
+            if not recorded:
+                lines.append(f"PRESENT BEYOND ITS RECORD {entry.id}: recorded for torch "
+                             f"{entry.torch}, its recheck shows it on this one")
             if entry.kind == "crash":
                 lines.append(f"known crash {entry.id}: present; {len(seen)} call(s) not made, "
                              f"e.g. {seen[0] if seen else '-'}: {entry.observed}")
             elif seen:
-                lines.append(f"expected deviation {entry.id}: present; {len(seen)} case(s), "
+                name = "version difference" if entry.kind == "difference" else "expected deviation"
+                lines.append(f"{name} {entry.id}: present; {len(seen)} case(s), "
                              f"e.g. {seen[0]}: {entry.observed}")
             else:
                 lines.append(f"present {entry.id}: its recheck shows it; no other case of this "

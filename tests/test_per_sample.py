@@ -17,7 +17,7 @@ from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 
 from case import parse
-from case.formulations import (FORMULATIONS, channel_summed_matmul, grouped_trick,
+from case.formulations import (FORMULATIONS, channel_summed_matmul,
                                grouped_trick_in_the_wrong_order, groups_set_to_batch_size, loop,
                                per_channel_matmul, weights_as_out_channels)
 from implementations.correct import numpy_reference

@@ -13,7 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from case import DTYPES, LAYOUTS, TIERS, Conv2dCase, DescriptorError, parse
+from case.features import DENSITIES, SIGNS, TensorFeatures
+from case.spellings import SPELLINGS
 from strategies import conv2d_cases
+from strategies.data import MAGNITUDES
 from strategies.invalid import invalid_cases
 
 FIELDS = [field.name for field in dataclasses.fields(Conv2dCase)]
@@ -53,9 +56,21 @@ padding_strings = st.one_of(
 )
 
 
+special_texts = st.one_of(
+    st.integers(-40, 40).map(str),
+    st.tuples(st.integers(-999, 999), st.integers(-30, 30)).map(lambda p: f"{p[0]}p{p[1]}"),
+    st.sampled_from(["-0", "tiny", "-tiny"]))
+any_features = st.builds(
+    TensorFeatures, st.integers(-1100, 1100), st.sampled_from(DENSITIES), st.sampled_from(SIGNS),
+    st.lists(st.tuples(st.integers(0, 10 ** 6), special_texts), max_size=4).map(tuple))
+
+
 @st.composite
 def any_cases(draw):
+    """Any case the model holds; float tier where features are drawn (the exact tier
+    refuses features that would break exactness)."""
     has_bias = draw(st.booleans())
+    features = draw(st.booleans())
     return Conv2dCase(
         input_shape=draw(shapes),
         weight_shape=draw(shapes),
@@ -66,11 +81,14 @@ def any_cases(draw):
         groups=draw(st.one_of(small_ints, st.sampled_from([True, 1.0, None]))),
         dtype=draw(st.sampled_from(DTYPES)),
         layout=draw(st.sampled_from(LAYOUTS)),
-        tier=draw(st.sampled_from(TIERS)),
+        tier="float" if features else draw(st.sampled_from(TIERS)),
         seed=draw(st.integers(0, 2 ** 64 - 1)),
         weight_dtype=draw(st.one_of(st.none(), st.sampled_from(DTYPES))),
         # a bias dtype only means something when there is a bias
         bias_dtype=draw(st.one_of(st.none(), st.sampled_from(DTYPES))) if has_bias else None,
+        spelling=draw(st.sampled_from(SPELLINGS)),
+        **({f"{tensor}_data": draw(any_features) for tensor in ("input", "weight", "bias")}
+           if features else {}),
     )
 
 
@@ -82,6 +100,12 @@ def test_any_case_reads_back_from_its_descriptor(case):
 
 @given(case=conv2d_cases())
 def test_every_valid_case_the_suite_draws_reads_back_from_its_descriptor(case):
+    text = str(case)
+    assert_same_case(parse(text), case, text)
+
+
+@given(case=conv2d_cases(magnitudes=MAGNITUDES))
+def test_every_case_with_drawn_data_features_reads_back_from_its_descriptor(case):
     text = str(case)
     assert_same_case(parse(text), case, text)
 
@@ -110,7 +134,16 @@ def test_a_descriptor_is_one_word_that_single_quotes_protect_in_a_shell(case):
                 "channels_last_weight", "float", 0)),
     ("in1x2x4x4:w2x2x1x1:b2:s1:p0:d1:g1:float32/float64/float32:contiguous:exact:seed7",
      Conv2dCase((1, 2, 4, 4), (2, 2, 1, 1), (2,), weight_dtype="float64", seed=7)),
-], ids=["docstring example", "unbatched SAME", "weight dtype differs"])
+    ("in1x2x4x4:w2x2x1x1:b2:s1:p0:d1:g1:float32:contiguous:float:seed7:"
+     "input(e-140,sparse,positive,0=3,5=-0,7=3p-5,9=tiny):weight(none,0=1):bias(e3,opposed)"
+     ":call(positional_omitting_defaults)",
+     Conv2dCase((1, 2, 4, 4), (2, 2, 1, 1), (2,), tier="float", seed=7,
+                spelling="positional_omitting_defaults",
+                input_data=TensorFeatures(-140, "sparse", "positive",
+                                          ((0, "3"), (5, "-0"), (7, "3p-5"), (9, "tiny"))),
+                weight_data=TensorFeatures(density="none", specials=((0, "1"),)),
+                bias_data=TensorFeatures(3, signs="opposed"))),
+], ids=["docstring example", "unbatched SAME", "weight dtype differs", "features and spelling"])
 def test_a_written_descriptor_names_the_case_it_should(text, case):
     assert_same_case(parse(text), case, text)
 
@@ -172,6 +205,12 @@ def assert_refused(text, field):
     ("in1x1x3x3:s1", "'weight_shape'"),
     ("", "empty"),
     ("   ", "empty"),
+    (f"{GOOD}:input(e1.5)", "'input(e1.5)'"),
+    (f"{GOOD}:input(half)", "'input(half)'"),
+    (f"{GOOD}:weight(0=x)", "'weight(0=x)'"),
+    (f"{GOOD}:weight(sparse,none)", "'weight(sparse,none)'"),
+    (f"{GOOD}:input(e1):input(e2)", "input_data"),
+    (f"{GOOD}:call(shouting)", "spelling"),
 ], ids=repr)
 def test_a_malformed_descriptor_raises_an_error_naming_the_bad_field(text, field):
     assert_refused(text, field)
@@ -203,6 +242,26 @@ def test_a_bias_dtype_without_a_bias_is_dropped_so_the_case_reads_back():
     case = Conv2dCase((1, 1, 3, 3), (1, 1, 1, 1), bias_dtype="float64")
     text = str(case)
     assert_same_case(parse(text), case, text)
+
+
+def test_bias_features_without_a_bias_are_dropped_so_the_case_reads_back():
+    case = Conv2dCase((1, 1, 3, 3), (1, 1, 1, 1), tier="float", bias_data=TensorFeatures(3))
+    assert case.bias_data == TensorFeatures(), f"bias_data={case.bias_data!r}, but should be default"
+    text = str(case)
+    assert_same_case(parse(text), case, text)
+
+
+def test_a_padding_mode_call_keeps_the_default_spelling():
+    # nn.Conv2d makes its own F.conv2d call: the case's spelling cannot reach it.
+    case = Conv2dCase((1, 1, 5, 5), (1, 1, 3, 3), padding=1, padding_mode="reflect",
+                      spelling="positional")
+    assert case.spelling == "mixed", f"spelling={case.spelling!r}, but should be 'mixed' [{case}]"
+
+
+def test_default_features_and_spelling_print_nothing():
+    text = str(Conv2dCase((1, 1, 3, 3), (1, 1, 1, 1)))
+    assert "(" not in text.split(":", 4)[-1] and "call" not in text, (
+        f"str(case)={text!r}, but should carry no feature or spelling tokens")
 
 
 def test_an_empty_padding_string_reads_back():

@@ -1,5 +1,8 @@
 """The error bound holds for real low-precision evaluations, and is well formed.
 
+It holds at every scale: subnormal-scale data, whose products underflow,
+included; and the overflow rule says where infinities are due.
+
 ``reference.magnitude`` must dominate the output it bounds, and
 ``reference.error_bound`` must hold for any summation order: here a float32
 (complex64, float16-via-float32) evaluation of the very same sum, term by
@@ -16,7 +19,7 @@ from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 
 import reference
-from reference import UNIT_ROUNDOFF, error_bound, gamma, magnitude
+from reference import UNIT_ROUNDOFF, error_bound, gamma, magnitude, numerics
 
 
 @st.composite
@@ -214,3 +217,81 @@ def test_error_bound_refuses_a_dot_product_too_long_for_the_dtype():
     with pytest.raises(ValueError, match="unbounded"):
         error_bound(np.ones(1), np.ones(1), dot_length=255, dtype="bfloat16",
                     accumulation="bfloat16")
+
+
+# ---------------------------------------------------------------------------
+# Subnormal data: products that underflow lose up to half a subnormal each.
+
+def scaled_data(call, seed, cast, input_exponent, weight_exponent):
+    """Unit normal data scaled by 2^k (input), 2^k' (weight), 2^(k+k') (bias), then cast."""
+    input, weight, bias = draw_data(call, seed, lambda values: values)
+    return (cast(np.ldexp(input, input_exponent)), cast(np.ldexp(weight, weight_exponent)),
+            None if bias is None else cast(np.ldexp(bias, input_exponent + weight_exponent)))
+
+
+@given(call=calls(), seed=seeds, order=seeds, input_exponent=st.integers(-160, -60),
+       weight_exponent=st.integers(-90, 0))
+def test_a_float32_sum_of_subnormal_scale_data_in_any_order_stays_within_error_bound(
+        call, seed, order, input_exponent, weight_exponent):
+    input, weight, bias = scaled_data(call, seed, to_float32, input_exponent, weight_exponent)
+    stride, padding, dilation, groups = call[3:]
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    exact = reference.conv2d(input, weight, bias, **arguments)
+    with np.errstate(under="ignore"):
+        computed = in_random_order(input, weight, bias, stride, padding, dilation, groups,
+                                   np.float32, np.random.default_rng(order))
+    bound = error_bound(magnitude(input, weight, bias, **arguments), exact,
+                        dot_length=int(np.prod(weight.shape[1:])), dtype="float32")
+    assert_within_bound(computed.astype(np.float64), exact, bound,
+                        f"float32 sum of data scaled by 2^{input_exponent} and "
+                        f"2^{weight_exponent} in random order, {describe(call)}")
+
+
+def test_a_product_that_underflows_is_within_the_bound_though_no_relative_bound_holds():
+    # 1.5 * 2^-75 * 2^-75 = 0.75 * 2^-149 rounds to 2^-149 in float32: an error of
+    # 2^-151, far above gamma_2 * M, within half the smallest subnormal.
+    input, weight = np.array([1.5 * 2.0 ** -75]).reshape(1, 1, 1, 1), np.full((1, 1, 1, 1), 2.0 ** -75)
+    exact = reference.conv2d(input, weight)
+    computed = float(np.float32(input.item()) * np.float32(weight.item()))
+    bound = error_bound(magnitude(input, weight), exact, dot_length=1, dtype="float32")
+    error = abs(computed - exact.item())
+    assert error == 2.0 ** -151 and error > gamma(2, 2.0 ** -24) * exact.item(), (
+        f"error {error!r}: the example should underflow [1.5 * 2^-75 * 2^-75 in float32]")
+    assert error <= bound.item(), (
+        f"|error|={error!r}, but should be <= error_bound={bound.item()!r} "
+        f"[1.5 * 2^-75 * 2^-75 in float32]")
+
+
+# ---------------------------------------------------------------------------
+# Overflow: open where some order may overflow; infinite where rounding says so.
+
+def regions(magnitude_values, reference_values, dtype, dot_length=2):
+    m, y = np.array(magnitude_values, float), np.array(reference_values, float)
+    bound = error_bound(m, y, dot_length=dot_length, dtype=dtype)
+    return numerics.overflow_regions(m, y, bound, dot_length=dot_length, dtype=dtype)
+
+
+def test_a_float16_result_past_its_overflow_threshold_must_be_infinite():
+    found = regions([70016.0, 65519.0, 60000.0], [70016.0, 65519.0, 60000.0], "float16")
+    assert found.must.tolist() == [True, False, False] and found.may.tolist() == [False, True, False], (
+        f"must={found.must.tolist()}, may={found.may.tolist()}, but should be must for 70016, "
+        f"may for 65519 (within the bound of 65520), neither for 60000 [float16]")
+    assert not found.open.any(), f"open={found.open.tolist()}: float32 sums cannot overflow here"
+
+
+def test_where_some_summation_order_may_overflow_the_specification_is_open():
+    top = 2.0 ** 127
+    found = regions([3 * top, top], [top, top], "float32", dot_length=3)
+    assert found.open.tolist() == [True, False] and not found.must.any(), (
+        f"open={found.open.tolist()}, must={found.must.tolist()}, but should be open only where "
+        f"M = 3 * 2^127 exceeds float32's range [2^127 + 2^127 - 2^127]")
+
+
+def test_a_result_that_only_a_separate_bias_pass_overflows_may_be_infinite():
+    # y = 70000 - 10000: a kernel that rounds the sum to float16 before the bias gets inf
+    m, y, b = np.array([80000.0]), np.array([60000.0]), np.array([-10000.0])
+    bound = error_bound(m, y, dot_length=1, dtype="float16", bias=b)
+    found = numerics.overflow_regions(m, y, bound, dot_length=1, dtype="float16", bias=b)
+    assert found.may.tolist() == [True] and not found.must.any(), (
+        f"may={found.may.tolist()}, must={found.must.tolist()}, but should be may: |y - b| = "
+        f"70000 overflows float16 [float16, y = 60000, bias -10000]")

@@ -6,8 +6,6 @@ new rule without an example fails here; tests/test_rule_table.py holds the
 same calls against the implementation under test.
 """
 
-import dataclasses
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,7 +13,7 @@ from hypothesis import strategies as st
 
 import reference
 from reference import ConvArgumentError, Rule
-from strategies.rule_examples import BREACHES, Call
+from strategies.rule_examples import BREACHES
 
 
 def test_every_rule_has_a_call_that_breaks_it():

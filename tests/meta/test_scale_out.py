@@ -1,0 +1,339 @@
+"""The suite on the engines that scale it out, each run for real in subprocesses.
+
+- A shared example database: a real ``redis-server`` on a loopback port; a
+  nightly run against a broken conv2d saves its failure there, and a
+  pull-request run (the derandomised, read-only ``ci`` profile) on a fresh
+  checkout retries it first.  A GitHub artifact (the pull-request path) is
+  read from Hypothesis's artifact cache, which is what it downloads into.
+- Duration-balanced shards (pytest-split): the stored durations cover the
+  run, and the shards partition it.
+- The fuzzing campaign (HypoFuzz, ``python -m suite.fuzz``): a few seconds on
+  a broken conv2d find the bug and the report names it with its Replay line.
+
+Selected with ``-m scale`` (a few minutes of subprocesses; CI runs it as its
+own step, ``pytest -n auto --dist loadgroup -m scale``, after installing
+redis-server and the extras).  Where
+``redis-server`` or an optional package is missing, these tests fail under
+CI (``CI`` set) and are skipped with the reason elsewhere.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import types
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[2]
+EXACT = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
+RARE_BUG = "tests.meta.test_scale_out:_tail_bug_in_wide_three_group_batches"
+COMMON_BUG = "tests.meta.test_scale_out:_tail_bug_in_three_group_calls"
+CALL_LOG = "CONV2D_SCALE_CALL_LOG"
+
+pytestmark = pytest.mark.scale
+
+
+def _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups, *,
+                              min_batch, min_width):
+    """F.conv2d, but with one added to the last output column of batched calls
+    (at least ``min_batch`` samples) with 3 groups and inputs of at least
+    ``min_width`` columns (a tail accumulator that starts at 1).  With
+    $CONV2D_SCALE_CALL_LOG set, appends one line per call: 1 where it answered
+    wrong, 0 where it answered right.  It computes with oneDNN off, so that no
+    search of these tests meets a oneDNN crash (suite/known_crashes.py)."""
+    with torch.backends.mkldnn.flags(enabled=False):
+        out = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    wrong = (groups == 3 and input.dim() == 4 and input.shape[0] >= min_batch
+             and input.shape[-1] >= min_width and out.numel() > 0)
+    if wrong:
+        out = out.clone()
+        out[..., -1] += 1
+    if os.environ.get(CALL_LOG):
+        with open(os.environ[CALL_LOG], "a") as log:
+            log.write("1\n" if wrong else "0\n")
+    return out
+
+
+def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, padding=0,
+                                          dilation=1, groups=1):
+    """Wrong for 2+ samples, 3 groups, 8+ columns: about 1 drawn case in 100."""
+    return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
+                                     min_batch=2, min_width=8)
+
+
+def _tail_bug_in_three_group_calls(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                                   groups=1):
+    """Wrong for any batched call with 3 groups: about 1 drawn case in 5."""
+    return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
+                                     min_batch=1, min_width=1)
+
+
+def _needed(what, hint):
+    """Fail under CI, where .ci/run installs everything; skip, saying why, elsewhere."""
+    message = f"{what} is not available ({hint})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; .ci/run installs it, so CI must have it")
+    pytest.skip(message)
+
+
+def _fresh_checkout(destination):
+    """Copy the working tree's files (tracked, and untracked ones git does not
+    ignore) to ``destination``: no .hypothesis/, no caches, as a clone has."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def _pytest(checkout, *args, env=None, timeout=600):
+    """One pytest process in ``checkout``, without xdist; (exit code, output)."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+               "-q", "-rf", "--tb=line", *args]
+    result = subprocess.run(command, cwd=checkout, env={**os.environ, **(env or {})},
+                            capture_output=True, text=True, timeout=timeout)
+    return result.returncode, result.stdout + result.stderr
+
+
+def _examples_until_failure(log):
+    """How many calls the broken conv2d answered until its first wrong answer (None: none)."""
+    calls = log.read_text().split() if log.exists() else []
+    return calls.index("1") + 1 if "1" in calls else None
+
+
+def _gate_run(checkout, log, *database, broken=RARE_BUG):
+    """The property, as a pull-request run (``ci`` profile) against a broken conv2d:
+    (exit code, output, examples until the first wrong answer)."""
+    log.unlink(missing_ok=True)
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={broken}", "--hypothesis-profile=ci",
+                           "--hypothesis-show-statistics", *database, env={CALL_LOG: str(log)})
+    return code, output, _examples_until_failure(log)
+
+
+def _failed_in_reuse_phase(output):
+    """Hypothesis's statistics say the failure came from the database."""
+    reuse = output.split("during reuse phase", 1)
+    if len(reuse) < 2:
+        return False
+    return "Found 1 distinct error in this phase" in reuse[1].split("phase (", 1)[0]
+
+
+# --- Redis -----------------------------------------------------------------------
+
+
+def _free_loopback_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _redis_package():
+    try:
+        import redis
+    except ImportError:
+        _needed("the redis package", 'pip install -e ".[redis]"')
+    return redis
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A real redis-server of our own on a free loopback port, stopped afterwards."""
+    server = shutil.which("redis-server")
+    if server is None:
+        _needed("redis-server", "Debian: apt-get install -y redis-server")
+    redis = _redis_package()
+    directory = tmp_path_factory.mktemp("redis")
+    for _ in range(3):  # another process may take the port between probe and bind
+        port = _free_loopback_port()
+        process = subprocess.Popen(
+            [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
+             "no", "--dir", str(directory), "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        if process.poll() is None:
+            break
+    else:
+        pytest.fail("redis-server did not start on a loopback port (three tries)")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def nightly(redis_url, tmp_path_factory):
+    """One nightly run on its own checkout: randomised, against the broken conv2d,
+    writing to the shared Redis database and to a directory (the artifact that
+    the workflow uploads).  Returns (checkout, examples until failure)."""
+    checkout = _fresh_checkout(tmp_path_factory.mktemp("nightly"))
+    log = checkout / "calls.txt"
+    database = f"--example-db={redis_url},dir:nightly-db"
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={RARE_BUG}",
+                           "--hypothesis-profile=nightly", database, env={CALL_LOG: str(log)})
+    assert code == 1 and f"FAILED {EXACT}" in output, output[-3000:]
+    return checkout, _examples_until_failure(log)
+
+
+@pytest.mark.xdist_group("nightly")  # one nightly run (and Redis server) serves both
+def test_a_failure_found_nightly_is_retried_first_by_the_next_gate_run(redis_url, nightly,
+                                                                       tmp_path):
+    import redis
+    client = redis.Redis.from_url(redis_url)
+    saved = sorted(client.scan_iter("conv2d-conformance:*"))
+    assert saved, "the nightly run saved nothing in Redis"
+    log = tmp_path / "calls.txt"
+
+    # The next pull request, on a fresh checkout elsewhere: reads the database only.
+    checkout = _fresh_checkout(tmp_path / "pull-request")
+    code, output, second = _gate_run(checkout, log, f"--example-db={redis_url}")
+    assert code == 1 and f"FAILED {EXACT}" in output, output[-3000:]
+    assert _failed_in_reuse_phase(output), output[-3000:]
+    assert second == 1, f"the saved failure was not the first example ({second})\n{output[-3000:]}"
+    assert sorted(client.scan_iter("conv2d-conformance:*")) == saved, "a gate run wrote to Redis"
+
+    # The same gate run without the database: derandomised, 60 examples.
+    _, output, alone = _gate_run(checkout, log)
+    assert alone is None or alone > second, output[-3000:]
+    _record("redis replay", examples_until_failure={
+        "nightly run (randomised, writes)": nightly[1],
+        "gate run on a fresh checkout, with the shared database (read-only)": second,
+        "the same gate run without a database (derandomised, 60 examples)": alone or "not found"})
+
+
+def test_an_unreachable_redis_server_is_a_one_line_usage_error(tmp_path):
+    _redis_package()
+    code, output = _pytest(ROOT, EXACT, f"--example-db=redis://127.0.0.1:{_free_loopback_port()}/0")
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert code == 4 and len(errors) == 1 and "does not answer" in errors[0], output
+
+
+# --- GitHub artifact ---------------------------------------------------------------
+
+
+@pytest.mark.xdist_group("nightly")
+def test_a_gate_run_reads_the_nightly_artifact_from_github(nightly, tmp_path):
+    """The pull-request path without the network: Hypothesis keeps the artifact it
+    downloads in .hypothesis/github-artifacts/NAME/TIMESTAMP.zip for a day; a zip of
+    the nightly run's database directory put there is what the download would be."""
+    checkout = _fresh_checkout(tmp_path / "pull-request")
+    cache = checkout / ".hypothesis" / "github-artifacts" / "hypothesis-example-db"
+    cache.mkdir(parents=True)
+    stamp = datetime.now(timezone.utc).isoformat().replace(":", "_")
+    uploaded = nightly[0] / "nightly-db"
+    with zipfile.ZipFile(cache / f"{stamp}.zip", "w") as artifact:
+        for path in sorted(uploaded.rglob("*")):
+            artifact.write(path, path.relative_to(uploaded).as_posix())
+    # Were it to try the network, this proxy (a closed loopback port) would refuse it.
+    closed = f"http://127.0.0.1:{_free_loopback_port()}"
+    log = tmp_path / "calls.txt"
+    code, output = _pytest(checkout, EXACT, f"--conv2d-impl={RARE_BUG}", "--hypothesis-profile=ci",
+                           "--example-db=github:example-owner/example-repo",
+                           env={CALL_LOG: str(log), "https_proxy": closed, "HTTPS_PROXY": closed})
+    assert code == 1 and _examples_until_failure(log) == 1, output[-3000:]
+
+
+def test_an_unreachable_github_is_a_one_line_usage_error(tmp_path):
+    checkout = _fresh_checkout(tmp_path / "checkout")
+    closed = f"http://127.0.0.1:{_free_loopback_port()}"
+    code, output = _pytest(checkout, EXACT, "--example-db=github:example-owner/example-repo",
+                           env={"https_proxy": closed, "HTTPS_PROXY": closed})
+    errors = [line for line in output.splitlines() if line.startswith("ERROR:")]
+    assert code == 4 and len(errors) == 1 and "GitHub" in errors[0], output
+
+
+# --- shards ----------------------------------------------------------------------------
+
+SHARDS = 4
+REFRESH = "pytest -n auto --hypothesis-profile=ci --store-durations --clean-durations"
+
+
+def test_the_stored_durations_cover_the_run_and_the_shards_partition_it():
+    """The run as the workflow's shards see it: ``--splits 4 --group G`` for each G
+    (pytest-split's own splitting, on the ids one collection finds)."""
+    from pytest_split.algorithms import Algorithms
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                             "-p", "no:cacheprovider", "-p", "no:xdist"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
+    ids = [line for line in listed.stdout.splitlines() if "::" in line]
+    stored = json.loads((ROOT / ".test_durations").read_text())
+    missing = sorted(set(ids) - stored.keys())
+    # New tests count at the mean duration, and the split stays reasonable for a
+    # while; a tenth of the run without durations is time to refresh them.
+    assert len(missing) <= len(ids) // 10, (
+        f"{len(missing)} of {len(ids)} tests have no stored duration (e.g. {missing[:3]}); "
+        f"refresh .test_durations from the repository root: {REFRESH}")
+    items = [types.SimpleNamespace(nodeid=nodeid) for nodeid in ids]
+    groups = Algorithms["least_duration"].value(SHARDS, items, stored)
+    chosen = [[item.nodeid for item in group.selected] for group in groups]
+    assert sorted(sum(chosen, [])) == sorted(ids), "the shards do not partition the run"
+    estimates = [round(group.duration, 1) for group in groups]
+    _record("shard estimates", seconds=estimates,
+            max_over_mean=round(max(estimates) / (sum(estimates) / SHARDS), 3))
+
+
+# --- fuzzing campaign ----------------------------------------------------------------
+
+
+def test_a_short_fuzzing_campaign_finds_the_bug_and_the_gate_replays_it(tmp_path):
+    if importlib.util.find_spec("hypofuzz") is None:
+        _needed("HypoFuzz", 'pip install -e ".[fuzz]"')
+    checkout = _fresh_checkout(tmp_path / "fuzzer")
+    report = tmp_path / "report"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.fuzz", "--seconds", "150", "--example-db=dir:fuzz-db",
+         f"--conv2d-impl={COMMON_BUG}", f"--report={report}", EXACT],
+        cwd=checkout, capture_output=True, text=True, timeout=600)
+    wall = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "found a failure" in output, output[-3000:]
+    text = (report / "report.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{EXACT}`"))
+    assert "| found | FAILED |" in row and "Replay: python -m suite.replay" in text, text
+    fuzzed = float(row.split("|")[3])
+
+    # The closing run is a gate run on the fuzzer's database: its failure came from
+    # the database (HypoFuzz saved it under the key pytest reads).
+    assert _failed_in_reuse_phase((report / "closing-run.txt").read_text()), text
+    _record("fuzz campaign", seconds_fuzzing_until_found=round(fuzzed),
+            command_wall_seconds=round(wall))
+
+
+# --- measurements ----------------------------------------------------------------------
+
+
+def _record(name, **values):
+    """Print a measurement (shown with -s or -rA) and append it to $CONV2D_SCALE_RECORD."""
+    line = json.dumps({"measurement": name, **values})
+    print(line)
+    if os.environ.get("CONV2D_SCALE_RECORD"):
+        with open(os.environ["CONV2D_SCALE_RECORD"], "a") as record:
+            record.write(line + "\n")
