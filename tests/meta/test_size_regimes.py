@@ -1,5 +1,8 @@
 """The size regimes draw what they promise, within the caller's bounds and the budget.
 
+The problems' strategy alone (strategies/problems.py, no data features): the
+sizes are what is under test, and drawing them alone is cheap.
+
 strategies/sizes.py: every regime's examples stay within the multiply-add
 budget by construction and within the ``max_*`` bounds the caller passes; each
 regime reaches the sizes it is about; a failure past a size threshold shrinks
@@ -16,8 +19,8 @@ from hypothesis import strategies as st
 import reference
 from case import parse
 from case.data import SIGNIFICAND_BITS
-from strategies import conv2d_cases, sizes
-from strategies.problems import REGIMES
+from strategies import sizes
+from strategies.problems import REGIMES, conv2d_cases
 from suite.coverage import conv_backend
 
 FIND = settings(max_examples=2000, database=None, derandomize=True, deadline=None,
@@ -119,6 +122,41 @@ def _first(strategy, predicate, examples=1000):
     return None
 
 
+def _drawn(strategy, examples):
+    """The cases of ``examples`` derandomised draws of ``strategy``."""
+    cases = []
+
+    @settings(max_examples=examples, database=None, derandomize=True, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def collect(case):
+        cases.append(case)
+    collect()
+    return cases
+
+
+def test_the_default_mix_draws_every_regime_near_its_weight(monkeypatch):
+    drawn = []
+    for name, draw_sizes in sizes.DRAW.items():
+        monkeypatch.setitem(sizes.DRAW, name, lambda draw, context, name=name, sizes=draw_sizes:
+                            drawn.append(name) or sizes(draw, context))
+    _drawn(conv2d_cases(), 1000)
+    # Hypothesis favours small indices (the early, simple examples most): tiny gets
+    # about 60 in 100, not its 50; measured (1000 derandomised draws), no other regime falls below half its share.
+    total = sum(sizes.WEIGHTS.values())
+    scarce = {name: drawn.count(name) for name, weight in sizes.WEIGHTS.items()
+              if drawn.count(name) < len(drawn) * weight / total / 3}
+    assert not scarce, f"in {len(drawn)} draws these regimes got under a third of their share: {scarce}"
+
+
+@pytest.mark.parametrize("block", [8, 16, 32, 64])
+def test_the_channels_regime_draws_both_sides_of_every_channel_block(block):
+    cases = _drawn(conv2d_cases(regimes=("channels",)), 300)
+    seen = {case.weight_shape[1] for case in cases} & set(sizes.near(block))
+    assert seen == set(sizes.near(block)), (
+        f"C/g drew {sorted(seen)} of {sizes.near(block)} in 300 draws of the channels regime")
+
+
 @pytest.mark.parametrize("regime", sorted(REACHES), ids=str.strip)
 def test_each_regime_reaches_the_sizes_it_is_about(regime):
     what, reached = REACHES[regime]
@@ -149,7 +187,7 @@ def test_a_failure_past_a_size_threshold_shrinks_to_the_first_size_past_it(predi
     "in2x1024x14x14:w2x1024x14x1:s1:p0:d1:g1:{dtype}:contiguous:exact:seed4",
     "in1x512x5x5:w4x256x5x5:b4:s1:p2:d1:g2:{dtype}:channels_last:exact:seed5",
 ], ids=["note_6x3", "note_14x1", "grouped_long"])
-def test_exact_tier_stays_exact_at_the_longest_reductions(text, dtype):
+def test_exact_tier_data_give_torch_the_reference_bits_at_the_longest_reductions(text, dtype):
     case = parse(text.format(dtype=dtype))
     input, weight, bias = case.arrays()
     size = lambda a: None if a is None else np.abs(a.real) + np.abs(a.imag)  # noqa: E731
@@ -157,3 +195,8 @@ def test_exact_tier_stays_exact_at_the_longest_reductions(text, dtype):
     limit = 2.0 ** SIGNIFICAND_BITS[dtype]
     assert worst <= limit, f"a partial sum reaches {worst} > 2^{SIGNIFICAND_BITS[dtype]} [{case}]"
     assert np.count_nonzero(input), f"thinning left no input at all [{case}]"
+    out = case.invoke(torch.nn.functional.conv2d, case.tensors((input, weight, bias)))
+    expected = torch.from_numpy(case.expected((input, weight, bias))).to(out.dtype)
+    assert torch.equal(out, expected), (
+        f"torch's conv2d differs from the reference on exact-tier data, {int((out != expected).sum())} "
+        f"of {out.numel()} elements [{case}]")
