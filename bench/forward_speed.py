@@ -9,10 +9,6 @@ process (less sensitive to other load than wall time), medians of alternating
 runs.  Run from the repository root:
 
     python -m bench.forward_speed [EXAMPLES] [--regimes tiny,channels,...]
-
-Measured (torch 2.13.0+cpu, 1 thread, 500 examples, Xeon with AVX-512/AMX, 2
-cores shared, load average at the time in the table): see ``RESULTS`` below,
-printed by ``--results``.
 """
 
 import argparse
@@ -35,12 +31,6 @@ from suite.judge import VALUES, check_call  # noqa: E402
 
 CONV2D = observing(F.conv2d)  # as conftest.py wraps the implementation under test
 MODEL = ErrorModel()
-
-RESULTS = """
-| regimes | tier | draw only (ms/example) | property (ms/example) | ratio | load average |
-|---|---|---:|---:|---:|---:|
-"""
-
 
 def _seconds_per_example(body, strategy, examples):
     runs = []
@@ -70,11 +60,7 @@ def main():
     parser.add_argument("--regimes", default=",".join(REGIMES),
                         help="comma-separated size regimes (default: all, as the suite draws)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--results", action="store_true", help="print the recorded results")
     options = parser.parse_args()
-    if options.results:
-        print(RESULTS)
-        return
     regimes = tuple(options.regimes.split(","))
     torch.set_num_threads(1)  # as the suite runs (conftest --torch-threads)
     print("| regimes | tier | draw only (ms/example) | property (ms/example) | ratio | "

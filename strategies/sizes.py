@@ -327,6 +327,18 @@ def _dilation(draw, bounds, plain=3):
                                 else [(1, 1)]))
 
 
+def _output_first(draw, context, budget, regime, batch, channels, kernel, dilation, strides,
+                  most):
+    """The rest of an output-first regime's sizes: its stride and padding, then an input
+    giving at most ``most`` output rows and columns, within what the budget leaves;
+    ``channels`` is (groups, C/g, O/g)."""
+    stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel,
+                                                     dilation, strides, context.bounds)
+    spatial = _spatial_for_outputs(draw, budget, kernel, dilation, stride, total_pad, most,
+                                   context.bounds)
+    return Sizes(regime, batch, *channels, kernel, dilation, stride, padding, *spatial)
+
+
 def _channels(draw, context):
     """C/g and O/g at the channel blocks: the tails of 8-, 16-, 32- and 64-wide loops."""
     bounds, budget = context.bounds, _Budget(context.budget)
@@ -336,12 +348,8 @@ def _channels(draw, context):
     kernel = _kernel(draw, budget, _SMALL_KERNELS, bounds)
     dilation = _dilation(draw, bounds)
     batch = _batch(draw, budget, _FEW_BATCHES, context)
-    stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel,
-                                                     dilation, _STRIDES, bounds)
-    spatial = _spatial_for_outputs(draw, budget, kernel, dilation, stride, total_pad, (12, 12),
-                                   bounds)
-    return Sizes("channels", batch, groups, group_channels, multiplier, kernel, dilation, stride,
-                 padding, *spatial)
+    return _output_first(draw, context, budget, "channels", batch,
+                         (groups, group_channels, multiplier), kernel, dilation, _STRIDES, (12, 12))
 
 
 def _groups(draw, context):
@@ -356,12 +364,8 @@ def _groups(draw, context):
                      bounds)
     dilation = _dilation(draw, bounds)
     batch = _batch(draw, budget, _FEW_BATCHES, context)
-    stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel,
-                                                     dilation, _STRIDES, bounds)
-    spatial = _spatial_for_outputs(draw, budget, kernel, dilation, stride, total_pad, (16, 16),
-                                   bounds)
-    return Sizes("groups", batch, groups, group_channels, multiplier, kernel, dilation, stride,
-                 padding, *spatial)
+    return _output_first(draw, context, budget, "groups", batch,
+                         (groups, group_channels, multiplier), kernel, dilation, _STRIDES, (16, 16))
 
 
 def _batches(draw, context):
@@ -373,12 +377,8 @@ def _batches(draw, context):
     multiplier = budget.pick(draw, [1, 2, 3, 4, 8, 16], bounds.multiplier)
     kernel = _kernel(draw, budget, [(1, 1), (3, 3), (2, 2), (5, 5), (3, 1), (1, 3)], bounds)
     dilation = _dilation(draw, bounds, plain=4)
-    stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel,
-                                                     dilation, _STRIDES, bounds)
-    spatial = _spatial_for_outputs(draw, budget, kernel, dilation, stride, total_pad, (12, 12),
-                                   bounds)
-    return Sizes("batch", batch, groups, group_channels, multiplier, kernel, dilation, stride,
-                 padding, *spatial)
+    return _output_first(draw, context, budget, "batch", batch,
+                         (groups, group_channels, multiplier), kernel, dilation, _STRIDES, (12, 12))
 
 
 def _kernels(draw, context):
@@ -400,12 +400,8 @@ def _kernels(draw, context):
                          else [1, 1, 1, 2, 4], bounds.groups)
     dilation = _dilation(draw, bounds)
     batch = _batch(draw, budget, [1, 2, 3, None], context)
-    stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel,
-                                                     dilation, _STRIDES, bounds)
-    spatial = _spatial_for_outputs(draw, budget, kernel, dilation, stride, total_pad, (20, 20),
-                                   bounds)
-    return Sizes("kernels", batch, groups, group_channels, multiplier, kernel, dilation, stride,
-                 padding, *spatial)
+    return _output_first(draw, context, budget, "kernels", batch,
+                         (groups, group_channels, multiplier), kernel, dilation, _STRIDES, (20, 20))
 
 
 def _spatial(draw, context):
