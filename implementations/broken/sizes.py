@@ -14,16 +14,18 @@ import torch.nn.functional as F
 from implementations.broken import broken
 from suite.coverage import conv_backend
 
+# Each names the properties that caught it in the default run, derandomised (the ci
+# profile: 60 examples a property), measured with this module's kernels on torch 2.13.0.
 EXACT, FLOAT = "forward.exact", "forward.float"
-BATCH, GROUPS = "metamorphic.batch", "metamorphic.groups"
-VIEWS, BACKENDS = "layouts.views", "backends.vendor_library_off"
+GRADIENTS_EXACT, GRADIENTS_FLOAT = "gradients.exact", "gradients.float"
+GROUPS, VIEWS, BACKENDS = "metamorphic.groups", "layouts.views", "backends.vendor_library_off"
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups):
     return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[EXACT, FLOAT])
+@broken(caught_by=[EXACT, GRADIENTS_EXACT])
 def drops_the_tail_of_a_16_channel_block(input, weight, bias=None, stride=1, padding=0,
                                          dilation=1, groups=1):
     """With C/g above 16 and not a multiple of 16, ignores the channels of each group's
@@ -35,7 +37,7 @@ def drops_the_tail_of_a_16_channel_block(input, weight, bias=None, stride=1, pad
     return _conv(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[EXACT, BATCH])
+@broken(caught_by=[BACKENDS, GRADIENTS_EXACT, GRADIENTS_FLOAT])
 def repeats_the_first_samples_in_the_last_batch_chunk(input, weight, bias=None, stride=1,
                                                       padding=0, dilation=1, groups=1):
     """With N above 16 and not a multiple of 16, the last, partial chunk of 16 samples
@@ -48,7 +50,7 @@ def repeats_the_first_samples_in_the_last_batch_chunk(input, weight, bias=None, 
     return out
 
 
-@broken(caught_by=[EXACT, GROUPS])
+@broken(caught_by=[EXACT])
 def wraps_group_indices_past_32(input, weight, bias=None, stride=1, padding=0, dilation=1,
                                 groups=1):
     """With more than 32 groups, group k reads the input channels of group k mod 32
@@ -59,6 +61,8 @@ def wraps_group_indices_past_32(input, weight, bias=None, stride=1, padding=0, d
     return _conv(input, weight, bias, stride, padding, dilation, groups)
 
 
+# Not caught by the default run (measured): its 60 examples a property draw no
+# depthwise conv with more than 32 channels; named here for the selfcheck profile's 200.
 @broken(caught_by=[EXACT, FLOAT])
 def depthwise_loses_the_filters_past_32_channels(input, weight, bias=None, stride=1,
                                                  padding=0, dilation=1, groups=1):
@@ -77,7 +81,7 @@ def _channels_last(tensor):
             and not tensor.is_contiguous())
 
 
-@broken(caught_by=[VIEWS])
+@broken(caught_by=[GROUPS, VIEWS, GRADIENTS_EXACT])
 def wide_kernel_on_channels_last_drops_taps_past_8(input, weight, bias=None, stride=1,
                                                    padding=0, dilation=1, groups=1):
     """On a channels_last input, a kernel wider than 8 loses the taps past the 8th
@@ -88,6 +92,8 @@ def wide_kernel_on_channels_last_drops_taps_past_8(input, weight, bias=None, str
     return _conv(input, weight, bias, stride, padding, dilation, groups)
 
 
+# Not caught by the default run (measured): its 60 examples a property draw no
+# reduction longer than 2048 that is no multiple of it; named here for the selfcheck profile's 200.
 @broken(caught_by=[EXACT, FLOAT])
 def drops_the_partial_chunk_of_a_long_reduction(input, weight, bias=None, stride=1,
                                                 padding=0, dilation=1, groups=1):
