@@ -214,8 +214,12 @@ def inside(draw, cases, domain):
     groups = geometry.groups
     if domain.groups is not None and groups not in domain.groups:
         groups = draw(st.sampled_from(domain.groups))
-    in_per_group = geometry.in_channels // geometry.groups
-    out_per_group = geometry.out_channels // geometry.groups
+    # channels per group kept, but no more channels than drawn: more groups must not
+    # multiply a large regime's cost (strategies/sizes.py budgets the drawn problem)
+    in_per_group = max(1, min(geometry.in_channels // geometry.groups,
+                              geometry.in_channels // groups))
+    out_per_group = max(1, min(geometry.out_channels // geometry.groups,
+                               geometry.out_channels // groups))
     if domain.max_channels is not None:
         room = max(1, domain.max_channels // groups)
         in_per_group, out_per_group = min(in_per_group, room), min(out_per_group, room)

@@ -17,7 +17,8 @@ from strategies.problems import conv2d_cases
 
 FLOAT_DTYPES = ("float32", "float64")
 
-# Small problems: a per-sample case makes N calls (and the reference N more).
+# Small problems: a per-sample case makes N calls (and the reference N more).  These
+# bounds all fit the tiny size regime, so the samples are drawn in it alone.
 SAMPLE_BOUNDS = dict(max_group_channels=3, max_multiplier=2, max_kernel=3, max_dilation=2,
                      max_stride=3, max_extra=4)
 

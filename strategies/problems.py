@@ -1,25 +1,29 @@
-"""Valid conv2d problems, valid by construction.
+"""Valid conv2d problems, valid by construction, in size regimes.
 
-Sizes are drawn in an order that makes each rule hold without filtering:
-groups, channels per group and the multiplier give C_in and C_out; kernel,
-dilation and padding give the smallest input that fits; the input is that
-plus a small extra (0 reaches "kernel exactly the padded input").  Every draw
-shrinks towards the simplest problem (1x1 input, 1x1 kernel, no bias, stride
-1), so a failure shrinks to the smallest problem that shows it.
+A draw picks a size regime first (strategies/sizes.py: tiny, channel blocks,
+many groups, batch chunks, large kernels, large maps, long reductions; tiny
+first, so a failure shrinks towards the smallest problem), then the sizes
+within it in an order that makes each rule hold without filtering: groups,
+channels per group and the multiplier give C_in and C_out; kernel, dilation
+and padding give the smallest input that fits; the input is that plus an
+extra (0 reaches "kernel exactly the padded input").  Every draw shrinks
+towards the simplest problem (1x1 input, 1x1 kernel, no bias, stride 1).
 
-Each size has a fixed upper bound, which keeps the problem small (at most a
-few hundred thousand multiply-adds) without a filter.
+Every example's cost is bounded by construction: the regimes draw what the
+multiply-add budget leaves (``sizes.MAC_BUDGET``), never filter.
 """
 
+from hypothesis import currently_in_test_context, event
 from hypothesis import strategies as st
 
 from case import DTYPES, LAYOUTS, TIERS, Conv2dCase
-from strategies import domain
+from strategies import domain, sizes
 from strategies.arguments import argument_forms
 
 VALUE_DTYPES = tuple(dtype for dtype in DTYPES if dtype != "bool")
 BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
 PADDING_KINDS = ("numbers", "same", "valid")
+REGIMES = sizes.REGIMES
 
 
 def _check_choices(name, chosen, allowed):
@@ -37,27 +41,32 @@ def _pairs(draw, low, high):
     return (first, draw(st.integers(low, high))) if differ else (first, first)
 
 
-def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch=3,
-                 max_groups=4, max_group_channels=4, max_multiplier=3, max_kernel=4,
-                 max_dilation=3, max_stride=4, max_extra=5, unbatched=True,
-                 empty_batch=True, paddings=PADDING_KINDS, claimed=None):
+def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch=33,
+                 max_groups=64, max_group_channels=1024, max_multiplier=65, max_kernel=31,
+                 max_dilation=3, max_stride=4, max_extra=64, unbatched=True,
+                 empty_batch=True, paddings=PADDING_KINDS, regimes=REGIMES,
+                 budget=sizes.MAC_BUDGET, claimed=None):
     """Valid ``Conv2dCase``s.
 
     - ``dtypes``, ``layouts``, ``tiers``: subsets of the case model's choices;
-    - ``max_batch``: N is drawn from 1..max_batch, and 0 (empty batch);
-    - ``max_groups``, ``max_group_channels``, ``max_multiplier``: groups g,
-      C_in/g and C_out/g; depthwise is C_in/g = 1 with any multiplier;
+    - ``max_batch``: N is at most max_batch (0, the empty batch, in the tiny regime);
+    - ``max_groups``, ``max_group_channels``, ``max_multiplier``: bounds on groups
+      g, C_in/g and C_out/g; depthwise is C_in/g = 1 with any multiplier;
     - ``max_kernel``, ``max_dilation``, ``max_stride``: per-axis bounds;
     - ``max_extra``: input rows/columns beyond the smallest that fits;
     - ``unbatched``: also draw 3-D (unbatched) inputs;
     - ``empty_batch``: also draw N = 0;
     - ``paddings``: a subset of ``PADDING_KINDS``: numbers (any stride) and
-      the strings 'same' and 'valid' (stride 1);
+      the strings 'same' (stride 1) and 'valid' (stride 1 in the tiny regime);
+    - ``regimes``: a subset of ``REGIMES`` (strategies/sizes.py), drawn with
+      their weights; bounds that all fit the tiny regime draw it alone;
+    - ``budget``: multiply-adds per example (real dtypes; others get less);
     - ``claimed``: the domain drawn inside (default: the declared one, see below).
 
-    Under a declared domain (``--conv2d-domain``: strategies/domain.py) every
-    problem is drawn inside it; a property whose own choices the domain leaves
-    out entirely is skipped, saying which.
+    The bounds hold in every regime: a regime whose sizes exceed them draws
+    the largest that fit.  Under a declared domain (``--conv2d-domain``:
+    strategies/domain.py) every problem is drawn inside it; a property whose
+    own choices the domain leaves out entirely is skipped, saying which.
 
     >>> conv2d_cases(dtypes=("float64",), tiers=("exact",)).example()  # doctest: +SKIP
     parse('in1x2x5x4:w4x1x3x1:s1:p(1,0):d1:g2:float64:contiguous:exact:seed7')
@@ -66,14 +75,17 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
     _check_choices("layouts", layouts, LAYOUTS)
     _check_choices("tiers", tiers, TIERS)
     _check_choices("paddings", paddings, PADDING_KINDS)
-    for name, value in (("max_batch", max_batch), ("max_groups", max_groups),
-                        ("max_group_channels", max_group_channels),
-                        ("max_multiplier", max_multiplier), ("max_kernel", max_kernel),
-                        ("max_dilation", max_dilation), ("max_stride", max_stride)):
+    _check_choices("regimes", regimes, REGIMES)
+    bounds = dict(max_batch=max_batch, max_groups=max_groups,
+                  max_group_channels=max_group_channels, max_multiplier=max_multiplier,
+                  max_kernel=max_kernel, max_dilation=max_dilation, max_stride=max_stride)
+    for name, value in bounds.items():
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}={value!r}: must be an int >= 1")
     if not isinstance(max_extra, int) or max_extra < 0:
         raise ValueError(f"max_extra={max_extra!r}: must be an int >= 0")
+    if not isinstance(budget, int) or budget < sizes.SMALLEST_BUDGET:
+        raise ValueError(f"budget={budget!r}: must be an int >= {sizes.SMALLEST_BUDGET}")
     claimed = domain.active() if claimed is None else claimed
     try:
         choices = domain.narrowed(claimed, dtypes=dtypes, layouts=layouts, paddings=paddings,
@@ -81,52 +93,55 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
                                   empty_batch=empty_batch)
     except domain.NothingToDraw as error:
         return domain.nothing_to_draw(str(error))
-    batches = (list(range(1, choices["max_batch"] + 1)) + [0] * choices["empty_batch"]
-               + [None] * choices["unbatched"])
-    return domain.inside(_cases(choices["dtypes"], choices["layouts"], tiers, batches, max_groups,
-                                max_group_channels, max_multiplier, max_kernel, max_dilation,
-                                max_stride, max_extra, choices["paddings"]), claimed)
+    bounds = sizes.Bounds.of(**dict(bounds, max_batch=choices["max_batch"]), max_extra=max_extra)
+    if bounds == bounds.tiny() and "tiny" in regimes:
+        regimes = ("tiny",)  # nothing larger fits: the other regimes would repeat it
+    weights = {name: weight for name, weight in sizes.WEIGHTS.items() if name in regimes}
+    return domain.inside(_cases(choices["dtypes"], choices["layouts"], tiers, bounds,
+                                choices["unbatched"], choices["empty_batch"], choices["paddings"],
+                                sizes.weighted(weights), budget), claimed)
+
+
+def _preferring(draw, allowed, preferred):
+    """One of ``allowed``: one time in two one of ``preferred`` (those allowed), else any
+    (what it shrinks to)."""
+    preferred = [choice for choice in preferred if choice in allowed]
+    if preferred and draw(st.booleans()):
+        return draw(st.sampled_from(preferred))
+    return draw(st.sampled_from(allowed))
 
 
 @st.composite
-def _cases(draw, dtypes, layouts, tiers, batches, max_groups, max_group_channels,
-           max_multiplier, max_kernel, max_dilation, max_stride, max_extra, paddings):
-    groups = draw(st.integers(1, max_groups))
-    group_channels = draw(st.integers(1, max_group_channels))
-    multiplier = draw(st.integers(1, max_multiplier))
-    kernel = draw(_pairs(1, max_kernel))
-    dilation = draw(_pairs(1, max_dilation))
-    padding_kind = draw(st.sampled_from(paddings))
-    if padding_kind == "numbers":
-        stride = draw(_pairs(1, max_stride))
-        # up to kernel + 1: padding larger than the kernel is legal and a corner
-        pad = (draw(st.integers(0, kernel[0] + 1)), draw(st.integers(0, kernel[1] + 1)))
-        padding = draw(argument_forms(pad))
-        total_pad = (2 * pad[0], 2 * pad[1])
+def _cases(draw, dtypes, layouts, tiers, bounds, unbatched, empty_batch, paddings, regimes,
+           budget):
+    regime = draw(st.sampled_from(regimes))
+    if currently_in_test_context():
+        event(f"size regime: {regime}")
+    preferred = sizes.PREFERRED.get(regime, {})
+    # dtype and tier before the sizes: they set what a multiply-add costs, hence the budget
+    dtype = _preferring(draw, dtypes, preferred.get("dtypes", ()))
+    tier = draw(st.sampled_from(tiers))
+    context = sizes.Context(bounds, budget // sizes.cost_factor(dtype, tier),
+                            draw(st.sampled_from(paddings)), unbatched, empty_batch, _pairs)
+    drawn = sizes.DRAW[regime](draw, context)
+    if isinstance(drawn.padding, str):
+        padding = drawn.padding
     else:
-        stride, padding = (1, 1), padding_kind
-        total_pad = ((dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1))
-                     if padding_kind == "same" else (0, 0))
-    extent = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
-    smallest = [max(1, extent[axis] - total_pad[axis]) for axis in (0, 1)]
-    height = smallest[0] + draw(st.integers(0, max_extra))
-    width = smallest[1] + draw(st.integers(0, max_extra))
-
-    batch = draw(st.sampled_from(batches))
-    in_channels, out_channels = groups * group_channels, groups * multiplier
-    spatial = (in_channels, height, width)
+        padding = draw(argument_forms(drawn.padding))
+    batch = drawn.batch
+    spatial = (drawn.in_channels, drawn.height, drawn.width)
     layout_choices = [layout for layout in layouts
                       if batch is not None or layout not in BATCHED_ONLY_LAYOUTS]
     return Conv2dCase(
         input_shape=spatial if batch is None else (batch, *spatial),
-        weight_shape=(out_channels, group_channels, *kernel),
-        bias_shape=(out_channels,) if draw(st.booleans()) else None,
-        stride=draw(argument_forms(stride)),
+        weight_shape=(drawn.out_channels, drawn.group_channels, *drawn.kernel),
+        bias_shape=(drawn.out_channels,) if draw(st.booleans()) else None,
+        stride=draw(argument_forms(drawn.stride)),
         padding=padding,
-        dilation=draw(argument_forms(dilation)),
-        groups=groups,
-        dtype=draw(st.sampled_from(dtypes)),
-        layout=draw(st.sampled_from(layout_choices or ["contiguous"])),
-        tier=draw(st.sampled_from(tiers)),
+        dilation=draw(argument_forms(drawn.dilation)),
+        groups=drawn.groups,
+        dtype=dtype,
+        layout=_preferring(draw, layout_choices or ["contiguous"], preferred.get("layouts", ())),
+        tier=tier,
         seed=draw(st.integers(0, 2**32 - 1)),
     )

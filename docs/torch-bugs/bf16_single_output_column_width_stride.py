@@ -8,7 +8,7 @@ of the input read memory outside the tensor: the values can then be garbage
 that changes from run to run (NaN, inf, 1e13).
 
 Condition (all measured cases): dtype bfloat16, oneDNN enabled, out_w == 1,
-stride_w > 1, stride_h == 1, out_h > 1, and oneDNN picks its BRGEMM
+stride_w > 1, out_h > 1 (any stride_h), and oneDNN picks its BRGEMM
 convolution (ONEDNN_VERBOSE shows brg_conv_fwd:avx512_core_bf16 or
 brg_conv_fwd:avx10_1_512_amx).  Whether it picks BRGEMM depends on the shape
 and the CPU: without AMX (oneDNN avx512_core_bf16 kernels) it happened only

@@ -1,0 +1,202 @@
+"""The size regimes draw what they promise, within the caller's bounds and the budget.
+
+The problems' strategy alone (strategies/problems.py, no data features): the
+sizes are what is under test, and drawing them alone is cheap.
+
+strategies/sizes.py: every regime's examples stay within the multiply-add
+budget by construction and within the ``max_*`` bounds the caller passes; each
+regime reaches the sizes it is about; a failure past a size threshold shrinks
+to the smallest size past it; exact-tier data stay exact at the longest
+reductions the regimes draw.
+"""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+
+import reference
+from case import parse
+from case.data import SIGNIFICAND_BITS
+from strategies import sizes
+from strategies.problems import REGIMES, conv2d_cases
+from suite.coverage import conv_backend
+
+FIND = settings(max_examples=2000, database=None, derandomize=True, deadline=None,
+                suppress_health_check=list(HealthCheck))
+
+
+def _dtypes_and_tiers():
+    return st.tuples(st.sampled_from(["float32", "complex64", "bfloat16", "float16"]),
+                     st.sampled_from(["exact", "float"]))
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_regime_keeps_each_example_within_the_multiply_add_budget(regime, data):
+    dtype, tier = data.draw(_dtypes_and_tiers(), label="dtype, tier")
+    case = data.draw(conv2d_cases(dtypes=(dtype,), tiers=(tier,), regimes=(regime,)),
+                     label="case")
+    budget = sizes.MAC_BUDGET // sizes.cost_factor(dtype, tier)
+    tiny_most = 400_000  # the tiny regime ignores the budget: it never comes near it
+    assert sizes.multiply_adds(case) <= (tiny_most if regime == "tiny" else budget), (
+        f"{sizes.multiply_adds(case)} multiply-adds, but the budget is {budget} [{case}]")
+
+
+BOUNDS = dict(max_batch=5, max_groups=6, max_group_channels=20, max_multiplier=9, max_kernel=9,
+              max_dilation=2, max_stride=2, max_extra=12)
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_regime_keeps_within_the_callers_bounds(regime, data):
+    case = data.draw(conv2d_cases(regimes=(regime,), **BOUNDS), label="case")
+    geometry = case.geometry()
+    group_channels = geometry.in_channels // geometry.groups
+    sizes_seen = dict(max_batch=geometry.batch, max_groups=geometry.groups,
+                      max_group_channels=group_channels,
+                      max_multiplier=geometry.out_channels // geometry.groups,
+                      max_kernel=max(geometry.kernel), max_dilation=max(geometry.dilation),
+                      max_stride=max(geometry.stride))
+    over = {name: value for name, value in sizes_seen.items() if value > BOUNDS[name]}
+    assert not over, f"{over} exceed the bounds {BOUNDS} [{case}]"
+
+
+# What each regime is for, as a predicate on a case: it must reach it.
+REACHES = {
+    "channels": ("C/g = 17 (the tail of a 16-wide block)",
+                 lambda case: case.weight_shape[1] == 17),
+    "channels ": ("O/g = 65", lambda case: case.weight_shape[0] // case.groups == 65),
+    "groups": ("depthwise with 32 or more channels and a multiplier above 1",
+               lambda case: case.weight_shape[1] == 1 and case.groups >= 32
+               and case.weight_shape[0] > case.groups),
+    "groups ": ("64 groups", lambda case: case.groups == 64),
+    "batch": ("float32, N >= 16: torch's NNPACK with oneDNN off",
+              lambda case: _nnpack(case)),
+    "kernels": ("a 1xK or Kx1 kernel, K >= 21, on a channels_last input",
+                lambda case: min(case.weight_shape[2:]) == 1 and max(case.weight_shape[2:]) >= 21
+                and case.layout in ("channels_last", "channels_last_input")),
+    "kernels ": ("a depthwise 1xK, K >= 15, on channels_last (pytorch#120211: 1x15)",
+                 lambda case: case.weight_shape[2] == 1 and case.weight_shape[3] >= 15
+                 and case.weight_shape[1] == 1
+                 and case.groups > 1 and case.layout in ("channels_last",
+                                                          "channels_last_input")),
+    "spatial": ("more than 32 output rows and columns, an odd width",
+                lambda case: min(case.output_shape[-2:]) > 32 and case.input_shape[-1] % 2),
+    "reduction": ("C/g * kh * kw of 4096 or more",
+                  lambda case: case.dot_length >= 4096),
+    "reduction ": ("the seed note's 6x3 kernel on 1024 channels of 18x19",
+                   lambda case: case.weight_shape[1:] == (1024, 6, 3)
+                   and case.input_shape[-2:] == (18, 19)),
+}
+
+
+def _nnpack(case):
+    if case.dtype != "float32" or len(case.input_shape) != 4:
+        return False
+    input, weight, bias = case.tensors()
+    with torch.backends.mkldnn.flags(enabled=False):
+        return conv_backend(input, weight, bias, **case.arguments) == "NnpackSpatial"
+
+
+class _Reached(Exception):
+    pass
+
+
+def _first(strategy, predicate, examples=1000):
+    """The first of ``examples`` derandomised draws that satisfies ``predicate`` (no
+    shrinking: cheaper than ``find``), or None."""
+    @settings(max_examples=examples, database=None, derandomize=True, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def search(case):
+        if predicate(case):
+            raise _Reached(case)
+    try:
+        search()
+    except _Reached as reached:
+        return reached.args[0]
+    return None
+
+
+def _drawn(strategy, examples):
+    """The cases of ``examples`` derandomised draws of ``strategy``."""
+    cases = []
+
+    @settings(max_examples=examples, database=None, derandomize=True, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def collect(case):
+        cases.append(case)
+    collect()
+    return cases
+
+
+def test_the_default_mix_draws_every_regime_near_its_weight(monkeypatch):
+    drawn = []
+    for name, draw_sizes in sizes.DRAW.items():
+        monkeypatch.setitem(sizes.DRAW, name, lambda draw, context, name=name, sizes=draw_sizes:
+                            drawn.append(name) or sizes(draw, context))
+    _drawn(conv2d_cases(), 1000)
+    # Hypothesis favours small indices (the early, simple examples most): tiny gets
+    # about 60 in 100, not its 50; measured (1000 derandomised draws), no other regime falls below half its share.
+    total = sum(sizes.WEIGHTS.values())
+    scarce = {name: drawn.count(name) for name, weight in sizes.WEIGHTS.items()
+              if drawn.count(name) < len(drawn) * weight / total / 3}
+    assert not scarce, f"in {len(drawn)} draws these regimes got under a third of their share: {scarce}"
+
+
+@pytest.mark.parametrize("block", [8, 16, 32, 64])
+def test_the_channels_regime_draws_both_sides_of_every_channel_block(block):
+    cases = _drawn(conv2d_cases(regimes=("channels",)), 300)
+    seen = {case.weight_shape[1] for case in cases} & set(sizes.near(block))
+    assert seen == set(sizes.near(block)), (
+        f"C/g drew {sorted(seen)} of {sizes.near(block)} in 300 draws of the channels regime")
+
+
+@pytest.mark.parametrize("regime", sorted(REACHES), ids=str.strip)
+def test_each_regime_reaches_the_sizes_it_is_about(regime):
+    what, reached = REACHES[regime]
+    found = _first(conv2d_cases(dtypes=("float32",), regimes=(regime.strip(),)), reached)
+    assert found is not None, f"1000 draws of the {regime.strip()} regime never reached {what}"
+
+
+@pytest.mark.parametrize("predicate, smallest", [
+    (lambda case: case.weight_shape[1] > 16, lambda case: case.weight_shape[1] == 17),
+    (lambda case: case.weight_shape[0] // case.groups > 32,
+     lambda case: case.weight_shape[0] // case.groups == 33),
+    (lambda case: len(case.input_shape) == 4 and case.input_shape[0] > 16,
+     lambda case: case.input_shape[0] == 17),
+    (lambda case: case.weight_shape[-1] > 16, lambda case: case.weight_shape[-1] == 17),
+], ids=["channels_past_16", "out_channels_per_group_past_32", "batch_past_16", "kernel_width_past_16"])
+def test_a_failure_past_a_size_threshold_shrinks_to_the_first_size_past_it(predicate,
+                                                                          smallest):
+    # One dtype, layout and tier: what varies is the sizes (and shrinking is cheaper).
+    strategy = conv2d_cases(dtypes=("float32",), layouts=("contiguous",), tiers=("exact",))
+    found = find(strategy, predicate, settings=FIND)
+    assert smallest(found), f"shrank to {found!r}, but the smallest past the threshold is smaller"
+    assert sizes.multiply_adds(found) <= 100_000, f"{found!r} did not shrink its other sizes"
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64", "float32"])
+@pytest.mark.parametrize("text", [
+    "in1x1024x18x19:w1x1024x6x3:s1:p(1,0):d1:g1:{dtype}:contiguous:exact:seed3",
+    "in2x1024x14x14:w2x1024x14x1:s1:p0:d1:g1:{dtype}:contiguous:exact:seed4",
+    "in1x512x5x5:w4x256x5x5:b4:s1:p2:d1:g2:{dtype}:channels_last:exact:seed5",
+], ids=["note_6x3", "note_14x1", "grouped_long"])
+def test_exact_tier_data_give_torch_the_reference_bits_at_the_longest_reductions(text, dtype):
+    case = parse(text.format(dtype=dtype))
+    input, weight, bias = case.arrays()
+    size = lambda a: None if a is None else np.abs(a.real) + np.abs(a.imag)  # noqa: E731
+    worst = reference.conv2d(size(input), size(weight), size(bias), **case.arguments).max()
+    limit = 2.0 ** SIGNIFICAND_BITS[dtype]
+    assert worst <= limit, f"a partial sum reaches {worst} > 2^{SIGNIFICAND_BITS[dtype]} [{case}]"
+    assert np.count_nonzero(input), f"thinning left no input at all [{case}]"
+    out = case.invoke(torch.nn.functional.conv2d, case.tensors((input, weight, bias)))
+    expected = torch.from_numpy(case.expected((input, weight, bias))).to(out.dtype)
+    assert torch.equal(out, expected), (
+        f"torch's conv2d differs from the reference on exact-tier data, {int((out != expected).sum())} "
+        f"of {out.numel()} elements [{case}]")
