@@ -76,8 +76,21 @@ def run_suite(spec, properties, profile, outcomes, under_xdist=False, options=()
     return result.returncode, result.stdout + result.stderr
 
 
+def _with_family_samples(implementations):
+    """Each implementation as a parameter; the first of each family module also marked
+    ``selfcheck_sample``: what CI runs of the whole self-check (which takes tens of
+    minutes on two cores), one bug of every kind."""
+    seen, params = set(), []
+    for implementation in implementations:
+        family = implementation.spec.rsplit(":", 1)[0]
+        marks = () if family in seen else (pytest.mark.selfcheck_sample,)
+        seen.add(family)
+        params.append(pytest.param(implementation, marks=marks, id=implementation.name))
+    return params
+
+
 @pytest.mark.selfcheck
-@pytest.mark.parametrize("implementation", all_broken(), ids=lambda entry: entry.name)
+@pytest.mark.parametrize("implementation", _with_family_samples(all_broken()))
 def test_the_suite_fails_a_broken_conv2d(implementation, tmp_path):
     path = tmp_path / "outcomes.json"
     code, output = run_suite(implementation.spec, implementation.caught_by, "selfcheck", path,
