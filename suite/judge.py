@@ -396,6 +396,19 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
     return _explained(finding, explain=True, environments=environments)
 
 
+def finite_differences(case, check, function, leaves, *, compared):
+    """The finding of torch.autograd's finite-difference ``check`` (gradcheck or
+    gradgradcheck, fast mode: one random projection, not the full Jacobian) of
+    ``function`` at ``leaves``; ``compared`` names what autograd computed."""
+    from torch.autograd.gradcheck import GradcheckError
+    try:
+        check(function, leaves, fast_mode=True)
+    except GradcheckError as error:
+        return Finding(case, problems=[Problem("values", (
+            f"{compared} differs from finite differences: {str(error).splitlines()[0]}"))])
+    return Finding(case)
+
+
 def judge_outside(case, outcome):
     """The finding of a valid call outside a kernel's declared domain, where the
     domain says ``outside = "raise"``: the kernel must raise, any exception."""

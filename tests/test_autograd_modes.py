@@ -34,7 +34,6 @@ import pytest
 import torch
 import torch.autograd.forward_ad as fwAD
 from hypothesis import given
-from torch.autograd.gradcheck import GradcheckError
 
 import reference
 from case.tangents import cotangents, gradient_tangents, tangents
@@ -43,7 +42,7 @@ from reference.adjoints import conv2d_tangent, double_backward
 from reference.adjoints import gradient_tangents as reference_gradient_tangents
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
-from suite.judge import Finding, Problem, agree, output_of, require
+from suite.judge import Finding, Problem, agree, finite_differences, output_of, require
 from suite.properties import conformance
 from suite.run import run
 
@@ -248,12 +247,8 @@ def test_double_backward_matches_finite_differences_of_the_gradients_in_float64(
     def convolve(*tensors):
         return output_of(case, run(conv2d, case, list(tensors) + [None] * (3 - len(tensors))))
 
-    try:  # fast mode: one random projection instead of the full Jacobian of the gradients
-        torch.autograd.gradgradcheck(convolve, leaves, fast_mode=True)
-    except GradcheckError as error:
-        require(Finding(case, problems=[Problem("values", (
-            f"double backward differs from finite differences of the gradients: "
-            f"{str(error).splitlines()[0]}"))]))
+    require(finite_differences(case, torch.autograd.gradgradcheck, convolve, leaves,
+                               compared="the double backward (of the gradients)"))
 
 
 # ---- forward over reverse -----------------------------------------------------------------

@@ -39,12 +39,12 @@ differ with oneDNN off, none with oneDNN on.  So:
 import numpy as np
 import torch
 from hypothesis import event, given
-from torch.autograd.gradcheck import GradcheckError
 
 import reference
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
-from suite.judge import Finding, Problem, agree, agreement, as_numpy, output_of, require
+from suite.judge import (Finding, Problem, agree, agreement, as_numpy, finite_differences,
+                         output_of, require)
 from suite.properties import conformance
 from suite.run import run
 
@@ -146,12 +146,8 @@ def test_autograd_gradients_match_finite_differences_in_float64(conv2d, device, 
     def convolve(input, weight, bias=None):
         return case.invoke(conv2d, (input, weight, bias))
 
-    try:  # fast mode: one random projection v'Ju instead of the full Jacobian (10x faster)
-        torch.autograd.gradcheck(convolve, leaves, fast_mode=True)
-    except GradcheckError as error:
-        require(Finding(case, problems=[Problem("values", (
-            f"autograd's gradient differs from finite differences of conv2d: "
-            f"{str(error).splitlines()[0]}"))]))
+    require(finite_differences(case, torch.autograd.gradcheck, convolve, leaves,
+                               compared="autograd's gradient of conv2d"))
 
 
 @conformance("gradients.uncovered_zero")
