@@ -45,7 +45,10 @@ def multiplies_float32_in_bfloat16(input, weight, bias=None, stride=1, padding=0
     return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[FLOAT])
+# Caught by its partial sums' overflow where the float32 sum stays finite.  Measured
+# since the size regimes and data features: forward.float's 200 derandomised examples
+# met no float16 problem where the half sums' rounding exceeds the bound.
+@broken(caught_by=["edges.half_overflow"])
 def accumulates_half_in_half(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Sums float16 products in float16, one input channel at a time (a precision bug)."""
     if input.dtype != torch.float16 or weight.shape[1] == 1:
