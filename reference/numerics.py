@@ -174,6 +174,11 @@ class Overflow:
     def any(self):
         return bool(self.open.any() or self.must.any() or self.may.any())
 
+    def opened(self, where):
+        """These regions with ``where`` open as well (nothing due there any more)."""
+        open = self.open | where
+        return Overflow(open, self.must & ~open, self.may & ~open)
+
 
 def could_overflow(largest_terms, *, dot_length, dtype):
     """Whether data whose largest input, weight and bias moduli are ``largest_terms``
@@ -296,6 +301,46 @@ def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, al
     return np.maximum(bound, direct) if include_direct else bound
 
 
+def transform_overflow(input, weight, bias, reference, *, geometry, dtype, algorithm,
+                       tile=None, matrices=None, fft_lengths=None, accumulation=None):
+    """Per element, whether a correct Winograd or FFT conv2d may overflow on the way:
+    where a value it computes (a transform, a product, the channel sum, the output
+    transform; spectra and the inverse FFT) could reach the working precision's
+    overflow threshold, the result is open in the ``Overflow`` sense (inf - inf
+    makes NaN, anything goes).  Arguments as ``transform_error_bound``'s.
+
+    Conservative: the bound is per (sample, output channel) plane, and every
+    output of such a plane is open, because one tile's or one spectrum's
+    overflow reaches every output that reads it, and a tile may sit anywhere
+    (a plane transform reaches the whole plane).
+    """
+    from reference import transform_bound as tb
+    from reference.forward import batched, padded, unbatched
+
+    accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
+    reference = np.asarray(reference)
+    closed = np.zeros(reference.shape, dtype=bool)
+    matrices = _algorithm_matrices(algorithm, geometry, reference, tile, matrices)
+    if matrices is None:
+        return closed
+    x = np.abs(padded(geometry, batched(geometry, np.asarray(input)), np.asarray(input).dtype))
+    w = np.abs(np.asarray(weight))
+    bias_abs = 0 if bias is None else np.abs(np.asarray(bias))
+    group_channels = geometry.in_channels // geometry.groups
+    u = UNIT_ROUNDOFF[accumulation]
+    if algorithm == "winograd":
+        complex_data = (np.iscomplexobj(input) or np.iscomplexobj(weight)
+                        or dtype.startswith("complex"))
+        size = (1 + gamma(tb.winograd_roundings(*matrices, group_channels, complex_data), u)) * \
+            tb.winograd_overflow_size(x, w, bias_abs, geometry.groups, *matrices)
+    else:
+        lengths = _fft_lengths(x, fft_lengths)
+        size = (1 + tb.fft_roundings(lengths, group_channels, u)) * \
+            tb.fft_overflow_size(x, w, bias_abs, geometry.groups, lengths)
+    open = size[:, :, None, None] >= FORMATS[accumulation].overflow_threshold
+    return unbatched(geometry, np.broadcast_to(open, (*open.shape[:2], *geometry.output_size)))
+
+
 def _algorithm_matrices(algorithm, geometry, reference, tile, matrices):
     """(AT, G, BT) for Winograd, () for FFT, or None for a call the algorithm cannot
     compute (stride or dilation not 1, another kernel size, an empty output)."""
@@ -378,6 +423,16 @@ class ErrorModel:
                                         dtype=dtype, magnitude=magnitude, **algorithm)
                   for algorithm in self.ALGORITHMS]
         return np.maximum.reduce([direct, *bounds])
+
+    def transform_open(self, reference, *, dtype, arrays=None, geometry=None):
+        """Per element, where a fast algorithm this model allows may overflow on the way
+        (``transform_overflow`` of each), for a forward call under ``transform``
+        (``arrays`` and ``geometry`` given); None otherwise."""
+        if self.kind == "direct" or arrays is None:
+            return None
+        return np.logical_or.reduce([
+            transform_overflow(*arrays, reference, geometry=geometry, dtype=dtype, **algorithm)
+            for algorithm in self.ALGORITHMS])
 
     def __str__(self):
         return self.kind + (" with TF32 operands" if self.tf32 else "")

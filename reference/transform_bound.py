@@ -59,8 +59,7 @@ beyond the padded input.  ``tile_origin="any"`` takes, for each output, the
 largest bound over the m x m positions it can hold in a tile, so tiles may
 start anywhere (shifted last tiles, partial tiles, other alignments);
 ``tile_origin=(0, 0)`` assumes tiles aligned at the output's origin (tighter
-where a position's AT row is small).  Underflow: below; no overflow
-(Higham's standard model, as for the direct bound).
+where a position's AT row is small).  Underflow and overflow: below.
 
 FFT
 ---
@@ -166,6 +165,31 @@ the rounding of the output (as the direct bound: (1 + u_out) times the bound,
 + u_out |y|, + u_out |y - b| for a separate bias pass, + half a subnormal
 spacing each).
 
+Overflow
+--------
+A transform computes values far larger than any partial sum of the direct
+products: BT d B grows |d| by up to ||BT||^2 (100 for F(4,3)), an FFT's
+unscaled inverse its input by up to N.  Where one reaches the working
+precision's overflow threshold a correct kernel returns inf, or NaN (inf - inf
+in the next transform), although the direct sum is finite; those outputs are
+open (``numerics.Overflow``: anything goes).  Per (sample, output channel)
+plane, bounds on every computed value (times 1 + gamma_K, or 1 + c_F, for
+the computed values' excess):
+
+- Winograd: the input transform's two passes, max(1, ||BT||)^2 max |x_c|; the
+  weight transform's two passes, the largest entry of |G||g_oc| and of
+  |G||g_oc||GT| (U_oc); the products and the channel sum in any order,
+  P = sum_c U_oc max(1, ||BT||)^2 max |x_c|; the output transform's two passes
+  and the bias, max(1, ||AT||)^2 P + |b_o|;
+- FFT: every intermediate of a Cooley-Tukey FFT is a partial DFT (a sum over
+  a subset of the inputs times unit-modulus twiddles), at most ||x_c||_1, and
+  a real FFT's split step adds two: 2 ||x_c||_1, 2 ||w_oc||_1; the products
+  and the channel sum, P = sum_c ||x_c||_1 ||w_oc||_1; the unscaled inverse's
+  values (its split step again), 2 N P, + |b_o|.
+
+A plane is open as a whole where one of them reaches the threshold: one
+tile's overflow reaches every output of the tile, and a tile may sit
+anywhere; a spectrum's reaches the whole plane.
 """
 
 import math
@@ -314,6 +338,27 @@ def winograd_underflow(padded_abs, weight_abs, groups, AT, G, BT, tile_origin, c
     return e_U * spread + e_V * filters[None, :, None, None] + fixed
 
 
+def winograd_overflow_size(padded_abs, weight_abs, bias_abs, groups, AT, G, BT):
+    """Per (sample, output channel) plane, a bound on the modulus of every value a
+    Winograd conv2d computes for it: both passes of each transform, the products,
+    the channel sum in any order, the output transform and the bias (module docstring)."""
+    batch, channels = padded_abs.shape[:2]
+    out_channels, group_channels = weight_abs.shape[:2]
+    per_group = out_channels // groups
+    spread = lambda M: max(1.0, float(np.abs(M).sum(axis=1).max()))  # noqa: E731
+    inputs = spread(BT) ** 2 * padded_abs.max(axis=(2, 3))  # (N, C)
+    G = np.abs(G)
+    half = G @ weight_abs  # (O, C', a, r): the weight transform's first pass
+    weights = np.maximum(half.max(axis=(2, 3)), (half @ G.T).max(axis=(2, 3)))  # (O, C')
+    inputs = inputs.reshape(batch, groups, 1, group_channels)
+    weights = weights.reshape(1, groups, per_group, group_channels)
+    products = (inputs * weights).sum(axis=3).reshape(batch, out_channels)
+    outputs = spread(AT) ** 2 * products + bias_abs
+    largest_input = np.repeat(inputs.max(axis=3), per_group, axis=2).reshape(batch, out_channels)
+    return np.maximum(np.maximum(largest_input, weights.max(axis=3).reshape(1, out_channels)),
+                      outputs)
+
+
 def _separable_windows(block, BT, grid_h, grid_w):
     """|BT| d |B| for the a x a window at every grid origin: (N, c, count_h, count_w, a, a).
 
@@ -373,6 +418,21 @@ def fft_underflow(padded, weight, groups, lengths, underflow):
     x_sums = np.repeat(x_sums, out_channels // groups, axis=1)  # (N, O)
     spectra = phi * eta / math.sqrt(size) * (x_sums + w_norms[None, :])
     return spectra + group_channels * ((phi * eta) ** 2 / size + eta) + phi * eta
+
+
+def fft_overflow_size(padded, weight, bias_abs, groups, lengths):
+    """Per (sample, output channel) plane, a bound on the modulus of every value an
+    FFT conv2d computes for it: the spectra and their butterflies, the products,
+    the channel sum, the unscaled inverse and the bias (module docstring)."""
+    batch = padded.shape[0]
+    out_channels, group_channels = weight.shape[:2]
+    per_group = out_channels // groups
+    x_sums = np.abs(padded).sum(axis=(2, 3)).reshape(batch, groups, 1, group_channels)
+    w_sums = np.abs(weight).sum(axis=(2, 3)).reshape(1, groups, per_group, group_channels)
+    products = (x_sums * w_sums).sum(axis=3).reshape(batch, out_channels)
+    spectra = 2 * np.maximum(np.repeat(x_sums.max(axis=3), per_group, axis=2),
+                             w_sums.max(axis=3)).reshape(batch, out_channels)
+    return np.maximum(spectra, 2 * math.prod(lengths) * products + bias_abs)
 
 
 def power_of_two_lengths(padded_size):
