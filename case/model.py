@@ -211,21 +211,34 @@ class Conv2dCase(Case):
         return model.bound(magnitude, expected, dot_length=geometry.dot_length, dtype=self.dtype,
                            bias=bias, arrays=padded, geometry=geometry)
 
-    def overflow(self, arrays, expected, bound):
-        """Where a correct result may or must be infinite (reference.numerics.Overflow),
-        or None where the data are too small for overflow to arise."""
+    def overflow(self, arrays, expected, bound, model=reference.ErrorModel()):
+        """Where a correct result may or must be infinite under ``model``
+        (reference.numerics.Overflow), or None where the data are too small for
+        overflow to arise."""
         from reference import numerics
         if self.dtype not in numerics.FORMATS:
             return None
         largest = [0.0 if a is None or not a.size else float(np.abs(a).max()) for a in arrays]
         with np.errstate(invalid="ignore"):
-            if not np.isfinite(largest).all() or not numerics.could_overflow(
-                    largest, dot_length=self.dot_length, dtype=self.dtype):
+            if not np.isfinite(largest).all():
                 return None
-        bias = None if arrays[2] is None else arrays[2][:, None, None]
-        return numerics.overflow_regions(self.magnitude(arrays), expected, bound,
-                                         dot_length=self.dot_length, dtype=self.dtype,
-                                         bias=bias)
+            direct = numerics.could_overflow(largest, dot_length=self.dot_length,
+                                             dtype=self.dtype)
+        regions = None
+        if direct:
+            bias = None if arrays[2] is None else arrays[2][:, None, None]
+            regions = numerics.overflow_regions(self.magnitude(arrays), expected, bound,
+                                                dot_length=self.dot_length, dtype=self.dtype,
+                                                bias=bias)
+        padded, geometry = self._zero_padded(arrays)
+        transform = model.transform_open(expected, dtype=self.dtype, arrays=padded,
+                                         geometry=geometry)
+        if transform is None or not transform.any():
+            return regions
+        if regions is None:
+            closed = np.zeros(expected.shape, dtype=bool)
+            regions = numerics.Overflow(closed, closed, closed)
+        return regions.opened(transform)
 
     def _zero_padded(self, arrays):
         """(arrays, geometry) of the same call with its padding mode's rows and columns

@@ -20,6 +20,7 @@ from there: the answer is reference/per_sample.py's, sample by sample.
 import dataclasses
 
 from reference import per_sample as per_sample_reference
+from reference.numerics import ErrorModel
 
 from case.features import TENSORS
 from case.formulations import FORMULATIONS
@@ -183,12 +184,12 @@ class PerSampleCase(Case):
         return grouped.bound(self.grouped_arrays(arrays), expected.reshape(grouped.output_shape),
                              model).reshape(expected.shape)
 
-    def overflow(self, arrays, expected, bound):
+    def overflow(self, arrays, expected, bound, model=ErrorModel()):
         """The one grouped call's overflow regions, reshaped (as ``bound``)."""
         grouped = self.as_grouped_call()
         regions = grouped.overflow(self.grouped_arrays(arrays),
                                    expected.reshape(grouped.output_shape),
-                                   bound.reshape(grouped.output_shape))
+                                   bound.reshape(grouped.output_shape), model)
         if regions is None:
             return None
         return type(regions)(*(mask.reshape(expected.shape)

@@ -174,6 +174,11 @@ class Overflow:
     def any(self):
         return bool(self.open.any() or self.must.any() or self.may.any())
 
+    def opened(self, where):
+        """These regions with ``where`` open as well (nothing due there any more)."""
+        open = self.open | where
+        return Overflow(open, self.must & ~open, self.may & ~open)
+
 
 def could_overflow(largest_terms, *, dot_length, dtype):
     """Whether data whose largest input, weight and bias moduli are ``largest_terms``
@@ -221,8 +226,11 @@ def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, al
       sqrt 2 gamma_2)(1 + gamma_{C'-1}) - 1 (Higham, Accuracy and Stability,
       2nd ed., Theorem 24.2);
 
-    plus the float64 reference's rounding ``gamma_{n+1}(2^-53) * M``, and for
-    float16/bfloat16 the output roundings of ``error_bound``.  With
+    each plus its absolute underflow term (transform roundings that land below
+    the normal range, amplified by the later linear maps: ``reference/
+    transform_bound.py``), the float64 reference's rounding ``gamma_{n+1}(2^-53)
+    * M + n * UNDERFLOW``, and for float16/bfloat16 the output roundings of
+    ``error_bound``.  With
     ``include_direct`` the result is the elementwise maximum with
     ``error_bound`` (a kernel may compute some outputs directly); a call the
     algorithm cannot compute (stride or dilation not 1, another kernel size
@@ -257,16 +265,8 @@ def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, al
                                     None if bias is None else np.abs(bias))
     direct = error_bound(magnitude, reference, dot_length=geometry.dot_length, dtype=dtype,
                          accumulation=accumulation, bias=bias_plane)
-    if algorithm == "winograd":
-        AT, G, BT = tb.winograd_matrices(tile, matrices)
-        covered = geometry.kernel == (G.shape[1], G.shape[1])
-    elif algorithm == "fft":
-        covered = True
-    else:
-        raise ValueError(f"algorithm={algorithm!r}: 'winograd' or 'fft'")
-    covered = (covered and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
-               and reference.size > 0 and geometry.in_channels > 0)
-    if not covered:
+    matrices = _algorithm_matrices(algorithm, geometry, reference, tile, matrices)
+    if matrices is None:
         return direct
 
     complex_data = np.iscomplexobj(input) or np.iscomplexobj(weight) or dtype.startswith("complex")
@@ -274,25 +274,100 @@ def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, al
     w = np.asarray(weight)
     group_channels = geometry.in_channels // geometry.groups
     if algorithm == "winograd":
-        K = tb.winograd_roundings(AT, G, BT, group_channels, complex_data)
-        M_W = tb.winograd_magnitude(np.abs(x), np.abs(w), geometry.groups, AT, G, BT,
+        K = tb.winograd_roundings(*matrices, group_channels, complex_data)
+        M_W = tb.winograd_magnitude(np.abs(x), np.abs(w), geometry.groups, *matrices,
                                     tile_origin)
-        M_W = unbatched(geometry, M_W)
-        bound = gamma(K, u) * (M_W + (0 if bias is None else np.abs(bias_plane)))
+        bound = gamma(K, u) * (unbatched(geometry, M_W) +
+                               (0 if bias is None else np.abs(bias_plane)))
+        underflow = (1 + gamma(K, u)) ** 2 * unbatched(geometry, tb.winograd_underflow(
+            np.abs(x), np.abs(w), geometry.groups, *matrices, tile_origin, complex_data,
+            UNDERFLOW[accumulation]))
     else:
-        lengths = tuple(fft_lengths or tb.power_of_two_lengths(x.shape[-2:]))
-        if lengths[0] < x.shape[-2] or lengths[1] < x.shape[-1]:
-            raise ValueError(f"fft_lengths={lengths} cannot hold the padded input "
-                             f"{x.shape[-2:]}: the circular convolution would wrap around")
-        S = tb.fft_plane_norms(x, w, geometry.groups)[:, :, None, None]
-        S = unbatched(geometry, np.broadcast_to(S, (*S.shape[:2], *geometry.output_size)))
-        bound = (1 + u) * tb.fft_roundings(lengths, group_channels, u) * S + u * np.abs(reference)
-    bound = bound + gamma(geometry.dot_length + 1, UNIT_ROUNDOFF["float64"]) * magnitude
+        lengths = _fft_lengths(x, fft_lengths)
+        c_F = tb.fft_roundings(lengths, group_channels, u)
+        S, underflow = (unbatched(geometry, np.broadcast_to(
+            per_plane[:, :, None, None], (*per_plane.shape, *geometry.output_size)))
+            for per_plane in (tb.fft_plane_norms(x, w, geometry.groups),
+                              (1 + c_F) ** 2 * tb.fft_underflow(x, w, geometry.groups, lengths,
+                                                                UNDERFLOW[accumulation])))
+        bound = (1 + u) * c_F * S + u * np.abs(reference)
+    products = geometry.dot_length * (4 if complex_data else 1)
+    bound = (bound + underflow + products * UNDERFLOW["float64"]
+             + gamma(geometry.dot_length + 1, UNIT_ROUNDOFF["float64"]) * magnitude)
     if u_out > u:
         bound = bound * (1 + u_out) + u_out * np.abs(reference) + UNDERFLOW[dtype]
         if bias_plane is not None:
             bound = bound + u_out * np.abs(reference - bias_plane) + UNDERFLOW[dtype]
     return np.maximum(bound, direct) if include_direct else bound
+
+
+def transform_overflow(input, weight, bias, reference, *, geometry, dtype, algorithm,
+                       tile=None, matrices=None, fft_lengths=None, accumulation=None):
+    """Per element, whether a correct Winograd or FFT conv2d may overflow on the way:
+    where a value it computes (a transform, a product, the channel sum, the output
+    transform; spectra and the inverse FFT) could reach the working precision's
+    overflow threshold, the result is open in the ``Overflow`` sense (inf - inf
+    makes NaN, anything goes).  Arguments as ``transform_error_bound``'s.
+
+    Conservative: the bound is per (sample, output channel) plane, and every
+    output of such a plane is open, because one tile's or one spectrum's
+    overflow reaches every output that reads it, and a tile may sit anywhere
+    (a plane transform reaches the whole plane).
+    """
+    from reference import transform_bound as tb
+    from reference.forward import batched, padded, unbatched
+
+    accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
+    reference = np.asarray(reference)
+    closed = np.zeros(reference.shape, dtype=bool)
+    matrices = _algorithm_matrices(algorithm, geometry, reference, tile, matrices)
+    if matrices is None:
+        return closed
+    x = np.abs(padded(geometry, batched(geometry, np.asarray(input)), np.asarray(input).dtype))
+    w = np.abs(np.asarray(weight))
+    bias_abs = 0 if bias is None else np.abs(np.asarray(bias))
+    group_channels = geometry.in_channels // geometry.groups
+    u = UNIT_ROUNDOFF[accumulation]
+    if algorithm == "winograd":
+        complex_data = (np.iscomplexobj(input) or np.iscomplexobj(weight)
+                        or dtype.startswith("complex"))
+        size = (1 + gamma(tb.winograd_roundings(*matrices, group_channels, complex_data), u)) * \
+            tb.winograd_overflow_size(x, w, bias_abs, geometry.groups, *matrices)
+    else:
+        lengths = _fft_lengths(x, fft_lengths)
+        size = (1 + tb.fft_roundings(lengths, group_channels, u)) * \
+            tb.fft_overflow_size(x, w, bias_abs, geometry.groups, lengths)
+    open = size[:, :, None, None] >= FORMATS[accumulation].overflow_threshold
+    return unbatched(geometry, np.broadcast_to(open, (*open.shape[:2], *geometry.output_size)))
+
+
+def _algorithm_matrices(algorithm, geometry, reference, tile, matrices):
+    """(AT, G, BT) for Winograd, () for FFT, or None for a call the algorithm cannot
+    compute (stride or dilation not 1, another kernel size, an empty output)."""
+    from reference import transform_bound as tb
+
+    if algorithm == "winograd":
+        found = tb.winograd_matrices(tile, matrices)
+        covered = geometry.kernel == (found[1].shape[1], found[1].shape[1])
+    elif algorithm == "fft":
+        found, covered = (), True
+    else:
+        raise ValueError(f"algorithm={algorithm!r}: 'winograd' or 'fft'")
+    covered = (covered and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
+               and reference.size > 0 and geometry.in_channels > 0)
+    return found if covered else None
+
+
+def _fft_lengths(padded_input, fft_lengths):
+    """The FFT lengths (n1, n2): the given ones, or the powers of two at or above
+    the padded input size; refused if they cannot hold it."""
+    from reference import transform_bound as tb
+
+    lengths = tuple(fft_lengths or tb.power_of_two_lengths(padded_input.shape[-2:]))
+    if lengths[0] < padded_input.shape[-2] or lengths[1] < padded_input.shape[-1]:
+        raise ValueError(f"fft_lengths={lengths} cannot hold the padded input "
+                         f"{padded_input.shape[-2:]}: the circular convolution would wrap around")
+    return lengths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,6 +423,16 @@ class ErrorModel:
                                         dtype=dtype, magnitude=magnitude, **algorithm)
                   for algorithm in self.ALGORITHMS]
         return np.maximum.reduce([direct, *bounds])
+
+    def transform_open(self, reference, *, dtype, arrays=None, geometry=None):
+        """Per element, where a fast algorithm this model allows may overflow on the way
+        (``transform_overflow`` of each), for a forward call under ``transform``
+        (``arrays`` and ``geometry`` given); None otherwise."""
+        if self.kind == "direct" or arrays is None:
+            return None
+        return np.logical_or.reduce([
+            transform_overflow(*arrays, reference, geometry=geometry, dtype=dtype, **algorithm)
+            for algorithm in self.ALGORITHMS])
 
     def __str__(self):
         return self.kind + (" with TF32 operands" if self.tf32 else "")

@@ -59,8 +59,7 @@ beyond the padded input.  ``tile_origin="any"`` takes, for each output, the
 largest bound over the m x m positions it can hold in a tile, so tiles may
 start anywhere (shifted last tiles, partial tiles, other alignments);
 ``tile_origin=(0, 0)`` assumes tiles aligned at the output's origin (tighter
-where a position's AT row is small).  No underflow or overflow (Higham's
-standard model, as for the direct bound).
+where a position's AT row is small).  Underflow and overflow: below.
 
 FFT
 ---
@@ -107,10 +106,90 @@ radices 3 and 5 but not Bluestein or large prime radices.  One FFT per whole
 plane: an overlap-add tiling that sums several tiles into one output is not
 covered.
 
-Both bounds add the float64 reference's own rounding (gamma_{n+1}(2^-53) M),
-and for float16/bfloat16 the rounding of the output (as the direct bound:
-(1 + u_out) times the bound, + u_out |y|, + u_out |y - b| for a separate
-bias pass, + half a subnormal spacing each).
+Underflow
+---------
+Below the normal range Higham's model gains an absolute term (section 2.1):
+fl(a op b) = (a op b)(1 + delta) + e, |e| <= U, half the smallest subnormal of
+the working precision (``numerics.UNDERFLOW``).  e = 0 for a sum (one that
+lands below the normal range is exact: both operands are multiples of the
+smallest subnormal) and for a product by an integer constant (c x is such a
+multiple too: exact below the normal range, relative above it); an FMA rounds
+once.  So only products by non-integer constants (G's 1/2, 1/4, 1/6, ...;
+twiddles) and products of two data values lose an absolute amount, which the
+later linear maps carry and later products multiply by their other operand.
+The later relative perturbations, and the computed magnitudes' excess over
+the exact ones, each cost at most a factor (1 + gamma_K) (FFT: 1 + c_F):
+hence the (.)^2 in front of each term below.  The terms are a few thousand U
+for data of modest size, so they matter only for results near the subnormal
+range.
+
+Winograd.  rho_T = U (sqrt(2) U for complex data: a real constant times a
+complex value rounds each part), rho_P = U (2 sqrt(2) U: each part of a
+complex product is two real products), k'_X the most non-integer entries in
+a row of X, ||X|| its largest absolute row sum.  The weight transform's first
+pass leaves at most k'_G rho_T per entry; the second carries that through a
+row of |G| and adds its own: |dU_c| <= e_U = k'_G (||G|| + 1) rho_T; likewise
+|dV_c| <= e_V = k'_B (||BT|| + 1) rho_T (0 for Lavin's integer BT).  The
+product U_hat V_hat = UV + dU V + U dV + dU dV, plus its own rho_P, C' of them
+per point (the channel sum's additions are exact there); |AT| . |A| carries
+that, and the output transform adds k'_A (||AT|| + 1) rho_T (0 for integer
+AT).  Per output:
+
+    E_W = (1 + gamma_K)^2 [ e_U |AT||BT| (sum_c |d_c|) |B||A|
+                            + e_V max_pq (|AT||G| (sum_c |g_c|) |GT||A|)_pq
+                            + ||AT||^2 C' (e_U e_V + rho_P) + k'_A (||AT|| + 1) rho_T ]
+
+(the first term is M_W with every weight transform all ones, over the same
+tiles and positions: ``transformed_magnitude``).  F(4,3): e_U = 4.5 U, e_V = 0,
+||AT||^2 = 361.
+
+FFT.  Each butterfly level computes an entry as a +- w b: at most one complex
+product by a twiddle, so a level's error vector e has |e_i| <= eta = 2 sqrt(2)
+U and ||e||_2 <= sqrt(N) eta over N entries.  Every level has 2-norm at most
+sqrt(2) ([1 w; 1 -w], a real FFT's split step, the 1/N scaling), so with L =
+t + 2 levels (t butterfly levels, a real FFT's split step, the inverse's 1/N
+applied anywhere: MKL does not say where, so the inverse's own errors are not
+divided by N) a transform's absolute error is ||dX||_2 <= phi eta, phi =
+sqrt(N) (2^(L/2) - 1) / (sqrt(2) - 1).  Then, by Cauchy-Schwarz as above, for
+every output of a plane:
+
+    E_F = (1 + c_F)^2 [ (phi eta / sqrt(N)) sum_c (||x_c||_2 + ||w_oc||_2)
+                        + C' (phi^2 eta^2 / N + eta) + phi eta ]
+
+(each spectrum's error times the other spectrum, their product, the C'
+products' own roundings, the inverse transform's own).
+
+Both bounds add the float64 reference's own rounding (gamma_{n+1}(2^-53) M,
+and n U_64, 4n complex, for its products' underflow), and for float16/bfloat16
+the rounding of the output (as the direct bound: (1 + u_out) times the bound,
++ u_out |y|, + u_out |y - b| for a separate bias pass, + half a subnormal
+spacing each).
+
+Overflow
+--------
+A transform computes values far larger than any partial sum of the direct
+products: BT d B grows |d| by up to ||BT||^2 (100 for F(4,3)), an FFT's
+unscaled inverse its input by up to N.  Where one reaches the working
+precision's overflow threshold a correct kernel returns inf, or NaN (inf - inf
+in the next transform), although the direct sum is finite; those outputs are
+open (``numerics.Overflow``: anything goes).  Per (sample, output channel)
+plane, bounds on every computed value (times 1 + gamma_K, or 1 + c_F, for
+the computed values' excess):
+
+- Winograd: the input transform's two passes, max(1, ||BT||)^2 max |x_c|; the
+  weight transform's two passes, the largest entry of |G||g_oc| and of
+  |G||g_oc||GT| (U_oc); the products and the channel sum in any order,
+  P = sum_c U_oc max(1, ||BT||)^2 max |x_c|; the output transform's two passes
+  and the bias, max(1, ||AT||)^2 P + |b_o|;
+- FFT: every intermediate of a Cooley-Tukey FFT is a partial DFT (a sum over
+  a subset of the inputs times unit-modulus twiddles), at most ||x_c||_1, and
+  a real FFT's split step adds two: 2 ||x_c||_1, 2 ||w_oc||_1; the products
+  and the channel sum, P = sum_c ||x_c||_1 ||w_oc||_1; the unscaled inverse's
+  values (its split step again), 2 N P, + |b_o|.
+
+A plane is open as a whole where one of them reaches the threshold: one
+tile's overflow reaches every output of the tile, and a tile may sit
+anywhere; a spectrum's reaches the whole plane.
 """
 
 import math
@@ -173,10 +252,18 @@ def winograd_magnitude(padded_abs, weight_abs, groups, AT, G, BT, tile_origin="a
     position an output can hold in a tile) or (i0, j0), the output index at
     which the tiling starts (tiles cover i0 + k*m ... i0 + k*m + m - 1).
     """
-    AT, G, BT = np.abs(AT), np.abs(G), np.abs(BT)
+    G = np.abs(G)
+    return transformed_magnitude(padded_abs, G @ weight_abs @ G.T, groups, AT, BT, tile_origin)
+
+
+def transformed_magnitude(padded_abs, U, groups, AT, BT, tile_origin="any"):
+    """|AT| [sum_c U_c * (|BT||d_c||B|)] |A| per output element, for weight
+    transforms U (O, C/groups, a, a) given (``winograd_magnitude``'s bracket)."""
+    AT, BT = np.abs(AT), np.abs(BT)
     m, a = AT.shape
     batch, channels, hp, wp = padded_abs.shape
-    out_channels, group_channels, r, _ = weight_abs.shape
+    out_channels, group_channels = U.shape[:2]
+    r = a - m + 1
     out_size = (hp - r + 1, wp - r + 1)
     # The tile origins to evaluate, per axis: every origin -(m-1) ... out-1 for
     # "any", else those of the tiling (first <= 0, then every m up to out - 1).
@@ -190,7 +277,6 @@ def winograd_magnitude(padded_abs, weight_abs, groups, AT, G, BT, tile_origin="a
     (first_h, step_h, count_h), (first_w, step_w, count_w) = grids
     # Zero-extend so that every tile's a x a window lies inside: m - 1 before.
     extended = np.pad(padded_abs, ((0, 0), (0, 0), (m - 1, m + a), (m - 1, m + a)))
-    U = G @ weight_abs @ G.T  # (O, C', a, a)
     per_group = out_channels // groups
     positions = batch * count_h * count_w
     P = np.zeros((a * a, out_channels, positions))
@@ -223,6 +309,54 @@ def winograd_magnitude(padded_abs, weight_abs, groups, AT, G, BT, tile_origin="a
             np.maximum(result, Q[p, q][:, :, m - 1 - p:m - 1 - p + out_size[0],
                                        m - 1 - q:m - 1 - q + out_size[1]], out=result)
     return result
+
+
+def winograd_underflow(padded_abs, weight_abs, groups, AT, G, BT, tile_origin, complex_data,
+                       underflow):
+    """The absolute (underflow) part of the Winograd bound per output element, before
+    its (1 + gamma_K)^2: e_U |AT||BT| (sum_c |d_c|) |B||A| + e_V max |AT||G| (sum_c |g_c|)
+    |GT||A| + alpha^2 C' (e_U e_V + rho_P) + k'_A (alpha + 1) rho_T (module docstring).
+
+    ``underflow``: half the smallest subnormal of the working precision (U).
+    """
+    m, a = AT.shape
+    batch, channels = padded_abs.shape[:2]
+    out_channels, group_channels = weight_abs.shape[:2]
+    rho_T = underflow * (math.sqrt(2) if complex_data else 1)  # constant times value
+    rho_P = underflow * (2 * math.sqrt(2) if complex_data else 1)  # value times value
+    alpha, beta, sigma = (float(np.abs(M).sum(axis=1).max()) for M in (AT, BT, G))
+    e_V = _inexact_terms(BT) * (beta + 1) * rho_T
+    e_U = _inexact_terms(G) * (sigma + 1) * rho_T
+    # e_U times |AT||BT| (sum_c |d_c|) |B||A|: the bracket with every weight transform all ones.
+    summed = padded_abs.reshape(batch, groups, group_channels, *padded_abs.shape[2:]).sum(axis=2)
+    spread = transformed_magnitude(summed, np.ones((groups, 1, a, a)), groups, AT, BT, tile_origin)
+    spread = np.repeat(spread, out_channels // groups, axis=1)
+    R = np.abs(AT) @ np.abs(G)
+    filters = (R @ weight_abs.sum(axis=1) @ R.T).max(axis=(1, 2))  # (O,)
+    fixed = (alpha ** 2 * group_channels * (e_U * e_V + rho_P)
+             + _inexact_terms(AT) * (alpha + 1) * rho_T)
+    return e_U * spread + e_V * filters[None, :, None, None] + fixed
+
+
+def winograd_overflow_size(padded_abs, weight_abs, bias_abs, groups, AT, G, BT):
+    """Per (sample, output channel) plane, a bound on the modulus of every value a
+    Winograd conv2d computes for it: both passes of each transform, the products,
+    the channel sum in any order, the output transform and the bias (module docstring)."""
+    batch, channels = padded_abs.shape[:2]
+    out_channels, group_channels = weight_abs.shape[:2]
+    per_group = out_channels // groups
+    spread = lambda M: max(1.0, float(np.abs(M).sum(axis=1).max()))  # noqa: E731
+    inputs = spread(BT) ** 2 * padded_abs.max(axis=(2, 3))  # (N, C)
+    G = np.abs(G)
+    half = G @ weight_abs  # (O, C', a, r): the weight transform's first pass
+    weights = np.maximum(half.max(axis=(2, 3)), (half @ G.T).max(axis=(2, 3)))  # (O, C')
+    inputs = inputs.reshape(batch, groups, 1, group_channels)
+    weights = weights.reshape(1, groups, per_group, group_channels)
+    products = (inputs * weights).sum(axis=3).reshape(batch, out_channels)
+    outputs = spread(AT) ** 2 * products + bias_abs
+    largest_input = np.repeat(inputs.max(axis=3), per_group, axis=2).reshape(batch, out_channels)
+    return np.maximum(np.maximum(largest_input, weights.max(axis=3).reshape(1, out_channels)),
+                      outputs)
 
 
 def _separable_windows(block, BT, grid_h, grid_w):
@@ -265,8 +399,51 @@ def fft_plane_norms(padded, weight, groups):
     return (x_norms * w_norms).sum(axis=3).reshape(batch, out_channels)
 
 
+def fft_underflow(padded, weight, groups, lengths, underflow):
+    """The absolute (underflow) part of the FFT bound per (sample, output channel)
+    plane, before its (1 + c_F)^2: (phi eta / sqrt N) sum_c (||x_c|| + ||w_oc||) +
+    C' (phi^2 eta^2 / N + eta) + phi eta (module docstring).
+
+    ``underflow``: half the smallest subnormal of the working precision (U).
+    """
+    batch = padded.shape[0]
+    out_channels, group_channels = weight.shape[:2]
+    size = math.prod(lengths)
+    levels = sum(math.ceil(math.log2(n)) for n in lengths if n > 1) + 2
+    eta = 2 * math.sqrt(2) * underflow
+    phi = math.sqrt(size) * (2 ** (levels / 2) - 1) / (math.sqrt(2) - 1)
+    x_norms = np.sqrt((np.abs(padded) ** 2).sum(axis=(2, 3)))  # (N, C)
+    w_norms = np.sqrt((np.abs(weight) ** 2).sum(axis=(2, 3))).sum(axis=1)  # (O,)
+    x_sums = x_norms.reshape(batch, groups, group_channels).sum(axis=2)
+    x_sums = np.repeat(x_sums, out_channels // groups, axis=1)  # (N, O)
+    spectra = phi * eta / math.sqrt(size) * (x_sums + w_norms[None, :])
+    return spectra + group_channels * ((phi * eta) ** 2 / size + eta) + phi * eta
+
+
+def fft_overflow_size(padded, weight, bias_abs, groups, lengths):
+    """Per (sample, output channel) plane, a bound on the modulus of every value an
+    FFT conv2d computes for it: the spectra and their butterflies, the products,
+    the channel sum, the unscaled inverse and the bias (module docstring)."""
+    batch = padded.shape[0]
+    out_channels, group_channels = weight.shape[:2]
+    per_group = out_channels // groups
+    x_sums = np.abs(padded).sum(axis=(2, 3)).reshape(batch, groups, 1, group_channels)
+    w_sums = np.abs(weight).sum(axis=(2, 3)).reshape(1, groups, per_group, group_channels)
+    products = (x_sums * w_sums).sum(axis=3).reshape(batch, out_channels)
+    spectra = 2 * np.maximum(np.repeat(x_sums.max(axis=3), per_group, axis=2),
+                             w_sums.max(axis=3)).reshape(batch, out_channels)
+    return np.maximum(spectra, 2 * math.prod(lengths) * products + bias_abs)
+
+
 def power_of_two_lengths(padded_size):
     return tuple(1 << max(0, (s - 1).bit_length()) for s in padded_size)
+
+
+def _inexact_terms(M):
+    """The most non-integer entries in a row of M: a product by an integer constant
+    cannot round below the normal range (module docstring), so only these can."""
+    M = np.asarray(M)
+    return int(((M != 0) & (M != np.round(M))).sum(axis=1).max())
 
 
 def _gamma(k, u):

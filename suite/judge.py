@@ -338,7 +338,7 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
         expected = case.expected(arrays)
         got = as_numpy(output)
         bound = None if exact else case.bound(arrays, expected, model)
-        overflow = None if exact else case.overflow(arrays, expected, bound)
+        overflow = None if exact else case.overflow(arrays, expected, bound, model)
         problems, finding.ratio = compare_values(
             got, expected, exact=exact, bound=bound, name="out", source="the reference",
             spread_in_planes=model.nonfinite_spreads_within_planes, overflow=overflow)
@@ -454,7 +454,7 @@ def agreement(case, actual, other, arrays, model, *, name="out", source, environ
     bound = case.bound(arrays, expected, model)
     return agree(case, actual, other, exact=False, bound=2 * bound, name=name, source=source,
                  environment=environment, environments=environments,
-                 overflow=case.overflow(arrays, expected, bound))
+                 overflow=case.overflow(arrays, expected, bound, model))
 
 
 def check_call(conv2d, case, *, device, model, checks=CHECKS):
