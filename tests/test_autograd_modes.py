@@ -193,9 +193,12 @@ def _second_gradients(conv2d, case, device, arrays, grad_output, cotangent_array
     leaves = _present(tensors)
     try:
         firsts = torch.autograd.grad(out, leaves, grad, create_graph=True)
-        seconds = torch.autograd.grad(firsts, leaves + [grad],
+        inputs = leaves + [grad]
+        seconds = torch.autograd.grad(firsts, inputs,
                                       _present(case.tensors(cotangent_arrays, device=device)),
-                                      materialize_grads=True)
+                                      allow_unused=True)
+        # an input the gradients do not depend on gets zeros (materialize_grads: torch >= 2.1)
+        seconds = [torch.zeros_like(x) if g is None else g for g, x in zip(seconds, inputs)]
     except RuntimeError as error:
         _problem(case, f"double backward raised RuntimeError: {str(error)[:300]}, but the first "
                        f"gradients should be differentiable")

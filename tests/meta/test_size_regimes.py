@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 import reference
 from case import parse
 from case.data import SIGNIFICAND_BITS
+from reference import ErrorModel
 from strategies import sizes
 from strategies.problems import REGIMES, conv2d_cases
 from suite.coverage import conv_backend
+from suite.judge import check_call
 
 FIND = settings(max_examples=2000, database=None, derandomize=True, deadline=None,
                 suppress_health_check=list(HealthCheck))
@@ -195,8 +197,6 @@ def test_exact_tier_data_give_torch_the_reference_bits_at_the_longest_reductions
     limit = 2.0 ** SIGNIFICAND_BITS[dtype]
     assert worst <= limit, f"a partial sum reaches {worst} > 2^{SIGNIFICAND_BITS[dtype]} [{case}]"
     assert np.count_nonzero(input), f"thinning left no input at all [{case}]"
-    out = case.invoke(torch.nn.functional.conv2d, case.tensors((input, weight, bias)))
-    expected = torch.from_numpy(case.expected((input, weight, bias))).to(out.dtype)
-    assert torch.equal(out, expected), (
-        f"torch's conv2d differs from the reference on exact-tier data, {int((out != expected).sum())} "
-        f"of {out.numel()} elements [{case}]")
+    # judged as every call is: bitwise on exact data, or a registry entry (torch 2.0 has no
+    # float16 CPU kernel) that explains it
+    check_call(torch.nn.functional.conv2d, case, device="cpu", model=ErrorModel())
