@@ -180,8 +180,8 @@ def narrowed(domain, *, dtypes, layouts, paddings, max_batch, unbatched, empty_b
         raise NothingToDraw("it draws only batched (4-D) inputs, which the declared domain "
                             "(batched='unbatched') leaves out")
     batch_limit = max_batch if domain.max_batch is None else min(max_batch, domain.max_batch)
-    return dict(choices, max_batch=batch_limit, unbatched=unbatched and domain.batched != "batched",
-                empty_batch=empty_batch)
+    return dict(choices, max_batch=batch_limit, empty_batch=empty_batch,
+                unbatched=unbatched and domain.batched != "batched")
 
 
 def _skip(reason):

@@ -23,6 +23,12 @@ from strategies.arguments import argument_forms
 VALUE_DTYPES = tuple(dtype for dtype in DTYPES if dtype != "bool")
 BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
 PADDING_KINDS = ("numbers", "same", "valid")
+# For gradcheck's and gradgradcheck's finite differences: float64, few elements to
+# perturb, no empty batch (gradcheck refuses its zero strides; nothing to perturb).
+FINITE_DIFFERENCE_BOUNDS = dict(
+    dtypes=("float64",), layouts=("contiguous",), tiers=("float",), max_batch=2, max_groups=2,
+    max_group_channels=2, max_multiplier=2, max_kernel=3, max_dilation=2, max_stride=3,
+    max_extra=3, empty_batch=False)
 REGIMES = sizes.REGIMES
 
 

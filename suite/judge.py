@@ -396,6 +396,13 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
     return _explained(finding, explain=True, environments=environments)
 
 
+def fail_with(case, text, aspect="returned"):
+    """Fail the property with one problem of ``case``: a check a property makes itself
+    (a gradient that is missing, a tangent that is None)."""
+    __tracebackhide__ = True
+    require(Finding(case, problems=[Problem(aspect, text)]))
+
+
 def finite_differences(case, check, function, leaves, *, compared):
     """The finding of torch.autograd's finite-difference ``check`` (gradcheck or
     gradgradcheck, fast mode: one random projection, not the full Jacobian) of

@@ -42,21 +42,13 @@ from reference.adjoints import conv2d_tangent, double_backward
 from reference.adjoints import gradient_tangents as reference_gradient_tangents
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
-from suite.judge import Finding, Problem, agree, finite_differences, output_of, require
+from strategies.problems import FINITE_DIFFERENCE_BOUNDS
+from suite.judge import agree, fail_with, finite_differences, output_of, require
 from suite.properties import conformance
 from suite.run import run
 
 REAL = ("float32", "float64", "float16", "bfloat16")
 FORWARD_DTYPES = REAL + ("complex64", "complex128")
-# gradgradcheck's finite differences: float64, few elements, no empty batch.
-SMALL = dict(dtypes=("float64",), layouts=("contiguous",), tiers=("float",), max_batch=2,
-             max_groups=2, max_group_channels=2, max_multiplier=2, max_kernel=3,
-             max_dilation=2, max_stride=3, max_extra=3, empty_batch=False)
-
-
-def _problem(case, text):
-    __tracebackhide__ = True
-    require(Finding(case, problems=[Problem("returned", text)]))
 
 
 def _lengths_and_roundings(case):
@@ -157,8 +149,8 @@ def _check_forward_mode(conv2d, device, model, case, way):
     tangent = FORWARD_WAYS[way](conv2d, case, case.tensors(arrays, device=device),
                                 case.tensors(direction, device=device))
     if tangent is None:
-        _problem(case, f"out has no tangent under forward-mode AD ({way}), but should: its "
-                       f"input, weight and bias have tangents")
+        fail_with(case, f"out has no tangent under forward-mode AD ({way}), but should: its "
+                        f"input, weight and bias have tangents")
     expected = conv2d_tangent(input, weight, dx, dw, db, **case.arguments)
     magnitude = conv2d_tangent(*_absolute(input, weight, dx, dw, db), **case.arguments)
     _judge(case, model, tangent, expected, magnitude, "tangent", name=f"out's tangent by {way}",
@@ -200,8 +192,8 @@ def _second_gradients(conv2d, case, device, arrays, grad_output, cotangent_array
         # an input the gradients do not depend on gets zeros (materialize_grads: torch >= 2.1)
         seconds = [torch.zeros_like(x) if g is None else g for g, x in zip(seconds, inputs)]
     except RuntimeError as error:
-        _problem(case, f"double backward raised RuntimeError: {str(error)[:300]}, but the first "
-                       f"gradients should be differentiable")
+        fail_with(case, f"double backward raised RuntimeError: {str(error)[:300]}, but the first "
+                        f"gradients should be differentiable")
     names = ["input", "weight", "bias"][:len(leaves)] + ["grad_output"]
     return dict(zip(names, seconds))
 
@@ -242,7 +234,7 @@ def test_double_backward_is_within_the_rounding_bound_of_the_reference_second_de
 
 
 @conformance("autograd.gradgradcheck")
-@given(case=conv2d_cases(**SMALL))
+@given(case=conv2d_cases(**FINITE_DIFFERENCE_BOUNDS))
 def test_double_backward_matches_finite_differences_of_the_gradients_in_float64(
         conv2d, device, case):
     leaves = _present(case.tensors(device=device, requires_grad=True))

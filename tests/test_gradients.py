@@ -43,23 +43,14 @@ from hypothesis import event, given
 import reference
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
-from suite.judge import (Finding, Problem, agree, agreement, as_numpy, finite_differences,
-                         output_of, require)
+from strategies.problems import FINITE_DIFFERENCE_BOUNDS
+from suite.judge import (Finding, Problem, agree, agreement, as_numpy, fail_with,
+                         finite_differences, output_of, require)
 from suite.properties import conformance
 from suite.run import run
 
 HALF = ("float16", "bfloat16")
 GRADIENT_DTYPES = ("float32", "float64", "complex64", "complex128") + HALF
-# gradcheck's finite differences: float64 only, few elements to perturb, and
-# no empty batch (gradcheck refuses its zero strides; nothing to perturb there).
-SMALL = dict(dtypes=("float64",), layouts=("contiguous",), tiers=("float",), max_batch=2,
-             max_groups=2, max_group_channels=2, max_multiplier=2, max_kernel=3,
-             max_dilation=2, max_stride=3, max_extra=3, empty_batch=False)
-
-
-def _problem(case, text):
-    __tracebackhide__ = True
-    require(Finding(case, problems=[Problem("returned", text)]))
 
 
 def _backward(conv2d, case, device, arrays, grad_output):
@@ -68,13 +59,13 @@ def _backward(conv2d, case, device, arrays, grad_output):
     tensors = case.tensors(arrays, device=device, requires_grad=True)
     out = output_of(case, run(conv2d, case, tensors))
     if not out.requires_grad:
-        _problem(case, "out does not require grad, but should: its input, weight and bias do")
+        fail_with(case, "out does not require grad, but should: its input, weight and bias do")
     out.backward(torch.from_numpy(grad_output).to(device=device, dtype=out.dtype))
     gradients = {}
     for name, tensor in zip(("input", "weight", "bias"), tensors):
         if tensor is not None:
             if tensor.grad is None:
-                _problem(case, f"{name}.grad is None after backward, but should be a tensor")
+                fail_with(case, f"{name}.grad is None after backward, but should be a tensor")
             gradients[f"{name}.grad"] = tensor.grad
     return gradients
 
@@ -138,7 +129,7 @@ def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
 
 
 @conformance("gradients.gradcheck")
-@given(case=conv2d_cases(**SMALL))
+@given(case=conv2d_cases(**FINITE_DIFFERENCE_BOUNDS))
 def test_autograd_gradients_match_finite_differences_in_float64(conv2d, device, case):
     input, weight, bias = case.tensors(device=device, requires_grad=True)
     leaves = [tensor for tensor in (input, weight, bias) if tensor is not None]
