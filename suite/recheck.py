@@ -44,11 +44,12 @@ def _cannot_recheck(child, stderr):
                                   f"exit {child.returncode}: {last[:300]})")
 
 
-def _outside_the_domain(entry):
-    """Whether the entry's recheck call is valid and outside the declared domain."""
+def outside_the_domain(entry, claimed=None):
+    """Whether the entry's recheck call is the kernel's to make but lies outside the
+    declared domain ``claimed`` (default: the one in force), so it is not rechecked."""
+    claimed = domain.active() if claimed is None else claimed
     case = parse(entry.recheck)
-    return (not entry.recheck_with and case.rule() is None
-            and not domain.active().admits(case))
+    return not entry.recheck_with and case.rule() is None and not claimed.admits(case)
 
 
 class Rechecker:
@@ -107,7 +108,7 @@ class Rechecker:
 
     def __call__(self, entry):
         """(status, detail) of one entry, in a child process."""
-        if _outside_the_domain(entry):
+        if outside_the_domain(entry):
             return registry.OUTSIDE, "its recheck call is not the kernel's"
         if entry.kind == "crash":
             return self._crash_result(self._crash_child(entry))
@@ -120,7 +121,7 @@ class Rechecker:
     def all(self, entries):
         """({id: status}, {id: detail}) for every entry."""
         outside = {entry.id: (registry.OUTSIDE, "its recheck call is not the kernel's")
-                   for entry in entries if _outside_the_domain(entry)}
+                   for entry in entries if outside_the_domain(entry)}
         entries = [entry for entry in entries if entry.id not in outside]
         groups = {}  # deviations by the options of their recheck: one child per group
         for entry in entries:
