@@ -3,21 +3,31 @@
 A deviation is present when its recheck call, run and judged without the
 registry, breaks the specification in the recorded way (its condition holds
 and its behaviour describes what the call did).  A crash is present when its
-recheck call, made in a child process (``python -m suite.run``, as far
-as the entry's ``recheck_pass``: the call, its backward, its double
-backward), kills that process.  A run rechecks every entry in child processes, side by side (one
-for all deviations, one per crash), so an implementation that crashes on a
-recheck call cannot take the test run down with it; where the deviations'
-child dies, each deviation is rechecked in a child of its own.
+recheck call (as far as the entry's ``recheck_pass``: the call, its backward,
+its double backward) kills the process that makes it.
 
-``python -m suite.recheck ID... --conv2d-impl=SPEC ...`` rechecks deviations
-in this process and prints ``{id: [status, detail]}`` as JSON.
+A run rechecks every entry in one child process, so that an implementation
+that crashes on a recheck call cannot take the test run down with it.  That
+child imports torch once and forks a copy of itself for each crash and for
+each group of deviations that share their options (a fork costs milliseconds,
+a fresh interpreter that imports torch seconds); where a group's fork dies,
+each of its deviations is rechecked in a fork of its own.  The child forks
+before it makes any call of its own, so every fork starts from the same clean
+state (no thread pool, no device context).
+
+``python -m suite.recheck ID... --conv2d-impl=SPEC ...`` rechecks the named
+entries that way and prints ``{id: [status, detail]}`` as JSON.
 """
 
+import faulthandler
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -33,15 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
 
 
-def _signal_name(returncode):
-    return signal.Signals(-returncode).name if returncode < 0 else f"exit {returncode}"
-
-
-def _cannot_recheck(child, stderr):
-    """A recheck child that could not run: never read as 'fixed', which would lift guards."""
-    last = (stderr.strip().splitlines() or ["no output"])[-1]
-    return registry.RegistryError(f"cannot recheck the registry ({' '.join(child.args[2:4])}: "
-                                  f"exit {child.returncode}: {last[:300]})")
+class CannotRecheck(Exception):
+    """A recheck that could not run: never read as 'fixed', which would lift guards."""
 
 
 def outside_the_domain(entry, claimed=None):
@@ -52,92 +55,152 @@ def outside_the_domain(entry, claimed=None):
     return not entry.recheck_with and case.rule() is None and not claimed.admits(case)
 
 
+def options_for(entry, options):
+    """The recheck's options: the run's ``options`` (``--name=value`` strings), in the
+    entry's own oneDNN state and with its own implementation where it names them."""
+    options = list(options)
+    if entry.recheck_onednn:
+        options = [option for option in options if not option.startswith("--onednn=")]
+        options.append(f"--onednn={entry.recheck_onednn}")
+    if entry.recheck_with == "torch":
+        options = [option for option in options if not option.startswith("--conv2d-impl=")]
+        options += [f"--conv2d-impl={registry.TORCH_CONV2D}", "--conv2d-error-model=direct"]
+    return tuple(options)
+
+
 class Rechecker:
     """Rechecks entries against one implementation: ``options`` are the run's
     (name, value) pairs (conv2d_impl, device, torch_threads and the backend flags)."""
 
     def __init__(self, options):
-        self.options = dict(options)
-        self.child_options = [f"--{name.replace('_', '-')}={value}" for name, value in options
-                              if value is not None]
-        self.child_options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
-
-    def _options(self, entry):
-        """The child's options: the run's, in the entry's own oneDNN state and with its
-        own implementation where it names them."""
-        options = list(self.child_options)
-        if entry.recheck_onednn:
-            options = [option for option in options if not option.startswith("--onednn=")]
-            options.append(f"--onednn={entry.recheck_onednn}")
-        if entry.recheck_with == "torch":
-            options = [option for option in options if not option.startswith("--conv2d-impl=")]
-            options += [f"--conv2d-impl={registry.TORCH_CONV2D}", "--conv2d-error-model=direct"]
-        return tuple(options)
-
-    def _crash_child(self, entry):
-        return subprocess.Popen([sys.executable, "-m", "suite.run", entry.recheck,
-                                 f"--through={entry.recheck_pass}", *self._options(entry)],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True)
-
-    def _deviations_child(self, entries):
-        """One child for ``entries``, which share their recheck options."""
-        return subprocess.Popen([sys.executable, "-m", "suite.recheck",
-                                 *[entry.id for entry in entries], *self._options(entries[0])],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-
-    @staticmethod
-    def _crash_result(child):
-        _, stderr = child.communicate(timeout=TIMEOUT)
-        if child.returncode < 0:
-            return registry.PRESENT, f"killed its child process with {_signal_name(child.returncode)}"
-        if child.returncode == 0:
-            return registry.FIXED, "returned in a child process"
-        raise _cannot_recheck(child, stderr)
-
-    @staticmethod
-    def _deviations_result(child, entries):
-        """The child's {id: [status, detail]}, or None if a recheck killed it."""
-        stdout, stderr = child.communicate(timeout=TIMEOUT)
-        if child.returncode < 0:
-            return None, stderr
-        if child.returncode != 0:
-            raise _cannot_recheck(child, stderr)
-        return json.loads(stdout.strip().splitlines()[-1]), stderr
+        self.options = [f"--{name.replace('_', '-')}={value}" for name, value in options
+                        if value is not None]
+        self.options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def __call__(self, entry):
-        """(status, detail) of one entry, in a child process."""
-        if outside_the_domain(entry):
-            return registry.OUTSIDE, "its recheck call is not the kernel's"
-        if entry.kind == "crash":
-            return self._crash_result(self._crash_child(entry))
-        found, stderr = self._deviations_result(self._deviations_child([entry]), [entry])
-        if found is None:
-            last = (stderr.strip().splitlines() or ["no output"])[-1]
-            return registry.FIXED, f"its recheck killed the child process ({last[:200]})"
-        return tuple(found[entry.id])
+        """(status, detail) of one entry (a lazy recheck: replay, drift)."""
+        status, details = self.all([entry])
+        return status[entry.id], details[entry.id]
 
     def all(self, entries):
-        """({id: status}, {id: detail}) for every entry."""
-        outside = {entry.id: (registry.OUTSIDE, "its recheck call is not the kernel's")
-                   for entry in entries if outside_the_domain(entry)}
-        entries = [entry for entry in entries if entry.id not in outside]
-        groups = {}  # deviations by the options of their recheck: one child per group
-        for entry in entries:
-            if entry.kind in registry.EXPLAINING:
-                groups.setdefault(self._options(entry), []).append(entry)
-        crashes = {entry.id: self._crash_child(entry) for entry in entries if entry.kind == "crash"}
-        children = [(group, self._deviations_child(group)) for group in groups.values()]
-        found = dict(outside)
-        for group, child in children:
-            result, _ = self._deviations_result(child, group)
-            if result is None:  # a recheck killed the child: one child per deviation
-                result = {entry.id: self(entry) for entry in group}
-            found.update(result)
-        found.update({entry_id: self._crash_result(child) for entry_id, child in crashes.items()})
+        """({id: status}, {id: detail}) for every entry, from one child process."""
+        found = {entry.id: (registry.OUTSIDE, "its recheck call is not the kernel's")
+                 for entry in entries if outside_the_domain(entry)}
+        ids = [entry.id for entry in entries if entry.id not in found]
+        if ids:
+            child = subprocess.run([sys.executable, "-m", "suite.recheck", *ids, *self.options],
+                                   cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+            if child.returncode != 0:
+                last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+                raise registry.RegistryError(f"cannot recheck the registry (exit "
+                                             f"{child.returncode}: {last[:300]})")
+            found.update(json.loads(child.stdout.strip().splitlines()[-1]))
         return ({entry_id: status for entry_id, (status, _) in found.items()},
                 {entry_id: detail for entry_id, (_, detail) in found.items()})
+
+
+class Fork:
+    """``work()`` in a forked copy of this process, its stdout and stderr kept in files."""
+
+    def __init__(self, work):
+        self.stdout, self.stderr = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:  # the copy: never returns
+            os.dup2(self.stdout.fileno(), 1)
+            os.dup2(self.stderr.fileno(), 2)
+            sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
+            if faulthandler.is_enabled():  # pytest's: it writes to pytest's own terminal
+                faulthandler.enable(sys.stderr)
+            code = 1
+            try:
+                code = work()
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code if isinstance(code, int) else 1)
+
+    def wait(self, timeout=TIMEOUT):
+        """(return code: negative for a signal, stdout, stderr)."""
+        deadline = time.monotonic() + timeout
+        while (done := os.waitpid(self.pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                done = os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.02)
+        code = os.waitstatus_to_exitcode(done[1])
+        texts = []
+        for stream in (self.stdout, self.stderr):
+            stream.seek(0)
+            texts.append(stream.read())
+        return code, *texts
+
+
+def _cannot(what, code, stderr):
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    return CannotRecheck(f"{what}: exit {code}: {last[:300]}")
+
+
+def _crash_fork(entry, options):
+    from suite import run as calls
+    return Fork(lambda: calls.main([entry.recheck, f"--through={entry.recheck_pass}", *options]))
+
+
+def _crash_result(entry, fork):
+    code, _, stderr = fork.wait()
+    if code < 0:
+        return registry.PRESENT, f"killed its child process with {signal.Signals(-code).name}"
+    if code == 0:
+        return registry.FIXED, "returned in a child process"
+    raise _cannot(entry.id, code, stderr)
+
+
+def _deviations_fork(entries, options):
+    def work():
+        args, conv2d, model = child_environment("python -m suite.recheck", options, "ids")
+        print(json.dumps({entry.id: recheck_here(entry, conv2d, args.device, model)
+                          for entry in entries}))
+        return 0
+    return Fork(work)
+
+
+def _deviations_result(entries, options, fork):
+    """{id: [status, detail]}; where a recheck kills the fork, one fork per deviation."""
+    code, stdout, stderr = fork.wait()
+    if code == 0:
+        return json.loads(stdout.strip().splitlines()[-1])
+    if code > 0:
+        raise _cannot(" ".join(entry.id for entry in entries), code, stderr)
+    if len(entries) == 1:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        return {entries[0].id: (registry.FIXED, f"its recheck killed the child process "
+                                                f"({last[:200]})")}
+    found = {}
+    for entry in entries:
+        found.update(_deviations_result([entry], options, _deviations_fork([entry], options)))
+    return found
+
+
+def recheck_forked(entries, options):
+    """{id: (status, detail)}: each crash, and each group of deviations that share
+    their options, rechecked side by side in a fork of this process."""
+    groups = {}
+    for entry in entries:
+        if entry.kind in registry.EXPLAINING:
+            groups.setdefault(options_for(entry, options), []).append(entry)
+    crashes = [(entry, _crash_fork(entry, options_for(entry, options)))
+               for entry in entries if entry.kind == "crash"]
+    forks = [(group, group_options, _deviations_fork(group, group_options))
+             for group_options, group in groups.items()]
+    found = {}
+    for group, group_options, fork in forks:
+        found.update(_deviations_result(group, group_options, fork))
+    found.update({entry.id: _crash_result(entry, fork) for entry, fork in crashes})
+    return found
 
 
 def recheck_here(entry, conv2d, device, model):
@@ -175,10 +238,17 @@ class RegistryPlugin:
 
 
 def main(argv=None):
-    args, conv2d, model = child_environment("python -m suite.recheck", argv, "ids")
+    """Recheck the named entries (forks of this process) with the run's options."""
+    argv = sys.argv[1:] if argv is None else argv
+    ids = [arg for arg in argv if not arg.startswith("--")]
+    options = [arg for arg in argv if arg.startswith("--")]
     entries = {entry.id: entry for entry in registry.load()}
-    print(json.dumps({entry_id: recheck_here(entries[entry_id], conv2d, args.device, model)
-                      for entry_id in args.ids}))
+    try:
+        found = recheck_forked([entries[entry_id] for entry_id in ids], options)
+    except CannotRecheck as error:
+        print(f"python -m suite.recheck: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(found))
     return 0
 
 

@@ -1,0 +1,49 @@
+"""The registry's rechecks run in forks of one child process and read each fork's end.
+
+A crash is present when its recheck call kills the fork and fixed when the call
+returns; a group of deviations whose fork dies is rechecked one deviation per
+fork, so one killing recheck cannot hide what the others show.  The
+implementation here segfaults for kernels three or more columns wide
+(implementations/broken/crashes.py).
+"""
+
+import pytest
+
+from suite import recheck, registry
+
+SEGFAULTS_WHEN_WIDE = "implementations.broken.crashes:dereferences_null_when_the_weight_is_wide"
+OPTIONS = (f"--conv2d-impl={SEGFAULTS_WHEN_WIDE}", "--device=cpu", "--torch-threads=1",
+           "--onednn=on")
+WIDE, NARROW = "in1x1x3x3:w1x1x1x3", "in1x1x3x3:w1x1x1x1"
+
+
+def _entry(entry_id, kind, call):
+    behaviour = "" if kind == "crash" else "raised is None"
+    return registry.Entry(id=entry_id, kind=kind, torch=">=2.0", measured="m", condition="True",
+                          behaviour=behaviour, observed="o", reason="r", recheck=call)
+
+
+@pytest.mark.parametrize("call, status", [(WIDE, registry.PRESENT), (NARROW, registry.FIXED)],
+                         ids=["killing call", "returning call"])
+def test_a_crash_is_present_exactly_when_its_recheck_call_kills_the_fork(call, status):
+    found = recheck.recheck_forked([_entry("c", "crash", call)], OPTIONS)
+    assert found["c"][0] == status, (
+        f"crash rechecked with {call} as {found['c']}, but should be {status} "
+        f"[--conv2d-impl={SEGFAULTS_WHEN_WIDE}]")
+
+
+def test_a_deviation_whose_recheck_kills_the_fork_does_not_hide_the_others():
+    entries = [_entry("killing", "deviation", WIDE), _entry("conforming", "deviation", NARROW)]
+    found = recheck.recheck_forked(entries, OPTIONS)
+    assert found["killing"][0] == registry.FIXED and "killed" in found["killing"][1], (
+        f"the killing deviation rechecked as {found['killing']}, but should be fixed "
+        f"(its recheck killed the process)")
+    assert tuple(found["conforming"]) == (registry.FIXED, "conforms"), (
+        f"the other deviation rechecked as {found['conforming']}, but should conform "
+        f"in a fork of its own")
+
+
+def test_a_recheck_that_cannot_run_is_an_error_not_a_fix():
+    options = ("--conv2d-impl=no_such_module:conv2d", *OPTIONS[1:])
+    with pytest.raises(recheck.CannotRecheck, match="no_such_module"):
+        recheck.recheck_forked([_entry("d", "deviation", NARROW)], options)
