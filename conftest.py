@@ -24,7 +24,8 @@ import strategies.domain
 import suite.domain
 from implementations.presets import describe_presets
 from reference import ErrorModel
-from suite import coverage, crashes, profiles, properties, recheck, registry, replay, summary
+from suite import (coverage, crashes, profiles, properties, recheck, registry, replay,
+                   shared_recheck, summary)
 from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, check_device,
                           describe_flags, tf32_in_effect)
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
@@ -77,6 +78,7 @@ def pytest_addoption(parser):
     properties.add_options(group)
     coverage.add_options(group)
     crashes.add_options(group)
+    shared_recheck.add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -35,7 +35,7 @@ import torch
 
 from case import parse
 from strategies import domain
-from suite import registry
+from suite import registry, shared_recheck
 from suite.judge import facts_of, judge
 from suite.run import child_environment, run
 
@@ -225,9 +225,12 @@ class RegistryPlugin:
         entries = registry.load()
         rechecker = Rechecker(options)
         self.registry = registry.activate(registry.Registry(entries, recheck=rechecker))
+        shared = config.getoption("conv2d_registry_status", None)
         if hasattr(config, "workerinput"):
             found = config.workerinput["conv2d_registry"]
             self.registry.set_status(found["status"], found["details"])
+        elif shared is not None:  # a campaign's sessions: one recheck for all of them
+            self.registry.set_status(*shared_recheck.statuses(shared, rechecker, entries))
         else:
             self.registry.set_status(*rechecker.all(entries))
 
