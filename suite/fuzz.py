@@ -17,12 +17,20 @@ pytest reads (suite/fuzz_plugin.py), so that:
 - any later run that reads the same database (a pull request on another
   machine, a developer's ``pytest``) retries it first too.
 
+The campaign's sessions (its own collection, each HypoFuzz process and the
+worker it forks, the closing run) share one recheck of the registry: the
+first makes it and saves it in the report folder as ``registry-status.json``
+(``--conv2d-registry-status``, suite/shared_recheck.py), the others read it.
+Each would otherwise recheck the same implementation with the same options,
+and those rechecks were most of the time to a property's first fuzzed input.
+
 The report folder gets ``report.md`` (per property: turns, seconds, inputs
 and behaviours HypoFuzz counted, the verdict, and the Replay lines),
 ``junit.xml`` and ``summary.md`` of the closing run, ``closing-run.txt`` (its
 output, with Hypothesis's statistics: a failure replayed from the database
-shows in the reuse phase), and one HypoFuzz log per turn.  Exit status: 0
-every property passed the closing run, 1 some failed, 2 usage error.
+shows in the reuse phase), ``registry-status.json``, and one HypoFuzz log per
+turn.  Exit status: 0 every property passed the closing run, 1 some failed,
+2 usage error.
 
 Machines: start the same command on each, with the same ``--example-db``
 (Redis); each fuzzes with its own cores and all of them share what they find.
@@ -43,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = "suite.fuzz_plugin"
 MIN_SLICE = 60.0
+REGISTRY_STATUS = "registry-status.json"  # the campaign's one recheck of the registry
 
 
 def _parser():
@@ -74,7 +83,10 @@ def _parser():
 
 
 def _pytest_options(args):
-    options = [f"--example-db={args.example_db}"]
+    """The options of every pytest session the campaign starts: the same database and
+    implementation, and one recheck of the registry for all (suite/shared_recheck.py)."""
+    options = [f"--example-db={args.example_db}",
+               f"--conv2d-registry-status={args.registry_status}"]
     if args.conv2d_impl:
         options.append(f"--conv2d-impl={args.conv2d_impl}")
     if args.device:
@@ -286,6 +298,7 @@ def main(argv=None):
     if report.exists():
         shutil.rmtree(report)
     report.mkdir(parents=True)
+    args.registry_status = report / REGISTRY_STATUS
     targets, skipped, database = _collect(args)
     if not targets:
         parser.error("HypoFuzz found no property to fuzz in the selection")
