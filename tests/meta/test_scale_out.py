@@ -73,14 +73,17 @@ def _a_registry_recheck():
 
 def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, padding=0,
                                           dilation=1, groups=1):
-    """Wrong for 2+ samples, 3 groups, 8+ columns: about 1 drawn case in 100."""
+    """Wrong for 2+ samples, 3 groups, 8+ columns: 1 drawn case in 40 (2.5 % of 2,000
+    random draws of the exact-tier property's cases, with the size regimes)."""
     return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
                                      min_batch=2, min_width=8)
 
 
 def _tail_bug_in_three_group_calls(input, weight, bias=None, stride=1, padding=0, dilation=1,
                                    groups=1):
-    """Wrong for any batched call with 3 groups: about 1 drawn case in 5."""
+    """Wrong for any batched call with 3 groups: 1 drawn case in 9 (11.7 % of the same
+    2,000 draws): common in the tiny regime (groups 1 to 4), and in the channels and
+    spatial ones, so the regimes do not hide it."""
     return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
                                      min_batch=1, min_width=1)
 
