@@ -37,7 +37,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[2]
 EXACT = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
 RARE_BUG = "tests.meta.test_scale_out:_tail_bug_in_wide_three_group_batches"
-COMMON_BUG = "tests.meta.test_scale_out:_tail_bug_in_three_group_calls"
+COMMON_BUG = "tests.meta.test_scale_out:_tail_forgets_the_bias"
 CALL_LOG = "CONV2D_SCALE_CALL_LOG"
 
 pytestmark = pytest.mark.scale
@@ -79,13 +79,22 @@ def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, pa
                                      min_batch=2, min_width=8)
 
 
-def _tail_bug_in_three_group_calls(input, weight, bias=None, stride=1, padding=0, dilation=1,
-                                   groups=1):
-    """Wrong for any batched call with 3 groups: 1 drawn case in 9 (11.7 % of the same
-    2,000 draws): common in the tiny regime (groups 1 to 4), and in the channels and
-    spatial ones, so the regimes do not hide it."""
-    return _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, groups,
-                                     min_batch=1, min_width=1)
+def _tail_forgets_the_bias(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                           groups=1):
+    """F.conv2d whose last output column lacks the bias, as a kernel whose remainder
+    loop forgets it.  Whether it shows depends on no size: a case's bias is drawn
+    after its sizes, in every regime, so HypoFuzz meets it however long it dwells on
+    one problem's sizes (it mutates by splicing choice sequences it has seen, and
+    keeps their opening, the sizes, for hundreds of inputs: a bug of 3 groups went
+    unfound for 90 s in 2 of 26 campaigns, whose inputs were stuck on an unbatched
+    1x1 convolution of 127 channels)."""
+    with torch.backends.mkldnn.flags(enabled=False):
+        out = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    wrong = bias is not None and out.numel() > 0 and bool((bias != 0).any())
+    if wrong:
+        out = out.clone()
+        out[..., -1] -= bias.to(out.dtype)[:, None]
+    return out
 
 
 def _needed(what, hint):
