@@ -86,8 +86,8 @@ def _tail_forgets_the_bias(input, weight, bias=None, stride=1, padding=0, dilati
     after its sizes, in every regime, so HypoFuzz meets it however long it dwells on
     one problem's sizes (it mutates by splicing choice sequences it has seen, and
     keeps their opening, the sizes, for hundreds of inputs: a bug of 3 groups went
-    unfound for 90 s in 2 of 26 campaigns, whose inputs were stuck on an unbatched
-    1x1 convolution of 127 channels)."""
+    unfound in 2 of 26 campaigns, one of 150 s and one of 90 s whose inputs were
+    stuck on an unbatched 1x1 convolution of 127 channels)."""
     with torch.backends.mkldnn.flags(enabled=False):
         out = F.conv2d(input, weight, bias, stride, padding, dilation, groups)
     wrong = bias is not None and out.numel() > 0 and bool((bias != 0).any())
