@@ -117,6 +117,14 @@ class Rechecker:
         return json.loads(child.stdout.strip().splitlines()[-1])
 
 
+_in_a_fork = False
+
+
+def in_a_recheck():
+    """Whether this process is a recheck's fork: its calls are no property's examples."""
+    return _in_a_fork
+
+
 class Fork:
     """``work()`` in a forked copy of this process, its stdout and stderr kept in files."""
 
@@ -126,6 +134,8 @@ class Fork:
         sys.stderr.flush()
         self.pid = os.fork()
         if self.pid == 0:  # the copy: never returns
+            global _in_a_fork
+            _in_a_fork = True
             os.dup2(self.stdout.fileno(), 1)
             os.dup2(self.stderr.fileno(), 2)
             sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
