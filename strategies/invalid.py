@@ -15,11 +15,13 @@ from strategies.cases import conv2d_cases
 # Every batch, the empty one included: torch skips some checks when N = 0, and
 # with a padding string the bias dtype check; the registry records those
 # (tests/known_deviations.toml), so such calls are reported, not avoided.
-# Tiny problems only: the rules do not depend on size, and a call that breaks one is
-# rejected before anything is computed.
+# Tiny problems only, and no data features (magnitude, density, signs, specials): the
+# rules are about the arguments, and a call that breaks one is rejected before any
+# element is read.  Drawing the features took 8 of a case's 14 ms (measured: 6 ms
+# without them), and the 17 rules draw 60 cases each in the ci profile.
 _BASE = conv2d_cases(dtypes=("float32", "float64"), layouts=("contiguous",), tiers=("float",),
-                     max_batch=2, max_groups=3, max_group_channels=2, max_kernel=3,
-                     max_extra=3, regimes=("tiny",))
+                     shaped=False, max_batch=2, max_groups=3, max_group_channels=2,
+                     max_kernel=3, max_extra=3, regimes=("tiny",))
 
 
 def _argument_type(case, draw):

@@ -6,17 +6,19 @@ and its behaviour describes what the call did).  A crash is present when its
 recheck call (as far as the entry's ``recheck_pass``: the call, its backward,
 its double backward) kills the process that makes it.
 
-A run rechecks every entry in one child process, so that an implementation
-that crashes on a recheck call cannot take the test run down with it.  That
-child imports torch once and forks a copy of itself for each crash and for
-each group of deviations that share their options (a fork costs milliseconds,
-a fresh interpreter that imports torch seconds); where a group's fork dies,
-each of its deviations is rechecked in a fork of its own.  The child forks
-before it makes any call of its own, so every fork starts from the same clean
-state (no thread pool, no device context).
+A run rechecks every entry before any property runs, in forks of the
+controlling pytest process (which has imported torch but made no call: every
+fork starts from the same clean state, without a thread pool or a device
+context), one for each crash and one for each group of deviations that share
+their options; where a group's fork dies, each of its deviations is rechecked
+in a fork of its own.  So an implementation that crashes on a recheck call
+cannot take the run down with it, and the rechecks cost milliseconds, not a
+fresh interpreter that imports torch (seconds) each.
 
-``python -m suite.recheck ID... --conv2d-impl=SPEC ...`` rechecks the named
-entries that way and prints ``{id: [status, detail]}`` as JSON.
+A lazy recheck (replay, drift: after calls of their own) runs
+``python -m suite.recheck ID... --conv2d-impl=SPEC ...``, which rechecks the
+named entries the same way from a fresh process and prints
+``{id: [status, detail]}`` as JSON.
 """
 
 import faulthandler
@@ -78,25 +80,49 @@ class Rechecker:
         self.options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def __call__(self, entry):
-        """(status, detail) of one entry (a lazy recheck: replay, drift)."""
-        status, details = self.all([entry])
+        """(status, detail) of one entry, from a fresh child process: a lazy recheck
+        (replay, drift) comes after this process's own calls, so it is not forked."""
+        status, details = self._split(self._outside([entry]) or self._child([entry]))
         return status[entry.id], details[entry.id]
 
     def all(self, entries):
-        """({id: status}, {id: detail}) for every entry, from one child process."""
-        found = {entry.id: (registry.OUTSIDE, "its recheck call is not the kernel's")
-                 for entry in entries if outside_the_domain(entry)}
-        ids = [entry.id for entry in entries if entry.id not in found]
-        if ids:
-            child = subprocess.run([sys.executable, "-m", "suite.recheck", *ids, *self.options],
-                                   cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
-            if child.returncode != 0:
-                last = (child.stderr.strip().splitlines() or ["no output"])[-1]
-                raise registry.RegistryError(f"cannot recheck the registry (exit "
-                                             f"{child.returncode}: {last[:300]})")
-            found.update(json.loads(child.stdout.strip().splitlines()[-1]))
+        """({id: status}, {id: detail}) for every entry, from forks of this process:
+        call it before this process makes any call (pytest's configure does)."""
+        found = self._outside(entries)
+        try:
+            found.update(recheck_forked([entry for entry in entries if entry.id not in found],
+                                        self.options))
+        except CannotRecheck as error:
+            raise registry.RegistryError(f"cannot recheck the registry ({error})") from None
+        return self._split(found)
+
+    @staticmethod
+    def _outside(entries):
+        return {entry.id: (registry.OUTSIDE, "its recheck call is not the kernel's")
+                for entry in entries if outside_the_domain(entry)}
+
+    @staticmethod
+    def _split(found):
         return ({entry_id: status for entry_id, (status, _) in found.items()},
                 {entry_id: detail for entry_id, (_, detail) in found.items()})
+
+    def _child(self, entries):
+        child = subprocess.run([sys.executable, "-m", "suite.recheck",
+                                *[entry.id for entry in entries], *self.options],
+                               cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+        if child.returncode != 0:
+            last = (child.stderr.strip().splitlines() or ["no output"])[-1]
+            raise registry.RegistryError(f"cannot recheck the registry (exit "
+                                         f"{child.returncode}: {last[:300]})")
+        return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+_in_a_fork = False
+
+
+def in_a_recheck():
+    """Whether this process is a recheck's fork: its calls are no property's examples."""
+    return _in_a_fork
 
 
 class Fork:
@@ -108,6 +134,8 @@ class Fork:
         sys.stderr.flush()
         self.pid = os.fork()
         if self.pid == 0:  # the copy: never returns
+            global _in_a_fork
+            _in_a_fork = True
             os.dup2(self.stdout.fileno(), 1)
             os.dup2(self.stderr.fileno(), 2)
             sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)

@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import example, find, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from case import parse
 from case.formulations import (FORMULATIONS, channel_summed_matmul,
-                               grouped_trick_in_the_wrong_order, groups_set_to_batch_size, loop,
+                               groups_set_to_batch_size, loop,
                                per_channel_matmul, weights_as_out_channels)
-from implementations.correct import numpy_reference
 from reference import ConvArgumentError, Rule
 from reference import per_sample as per_sample_reference
 from strategies import domain
@@ -31,7 +30,6 @@ from suite.judge import (Finding, agree, as_numpy, check_call, describe_call, ju
 from suite.properties import conformance
 from suite.run import OutsideTheDomain, run
 
-# The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
 # The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
 NOTE_6x3 = (  # C=1024, 18x19 maps, 6x3 kernel, padding (1, 0)
     "in2x1024x18x19:w2x1x1024x6x3:b2x1:s1:p(1,0):d1:g1:float32:contiguous:float:seed1")
@@ -111,26 +109,6 @@ def test_in_float64_the_grouped_trick_repeats_the_loop_bit_for_bit(conv2d, devic
         for each in (looped, case):
             require(judge(each, run(conv2d, each, tensors), model=model, arrays=arrays,
                           tensors=tensors))
-
-
-def test_the_per_sample_strategy_reaches_where_a_wrong_reshape_order_shows():
-    """A test of the suite, not of conv2d: the formulation runs on the reference
-    itself, so only the strategy is on trial.  Folding the batch into groups in
-    the wrong order is right unless both N > 1 and g > 1; Hypothesis must find a
-    case where it is wrong, and the case it shrinks to must lie in that corner."""
-    def wrong_order_is_wrong(case):
-        arrays = case.arrays()
-        out = _run(grouped_trick_in_the_wrong_order, numpy_reference, case, case.tensors(arrays))
-        return not np.array_equal(as_numpy(out),
-                                  per_sample_reference.conv2d(*arrays, **case.arguments))
-
-    found = find(per_sample_cases(formulations=("loop",), dtypes=("float64",), tiers=("exact",)),
-                 wrong_order_is_wrong,
-                 settings=settings(max_examples=200, derandomize=True, database=None,
-                                   deadline=None))
-    assert found.batch > 1 and found.groups > 1, (
-        f"the wrong reshape order was caught at N={found.batch}, g={found.groups}, but it can "
-        f"only be wrong when both exceed 1 [{found!r}]")
 
 
 @conformance("per_sample.weights_as_out_channels")

@@ -1,4 +1,4 @@
-"""The registry's rechecks run in forks of one child process and read each fork's end.
+"""The registry's rechecks run in forks of the process, and each fork's end is read right.
 
 A crash is present when its recheck call kills the fork and fixed when the call
 returns; a group of deviations whose fork dies is rechecked one deviation per

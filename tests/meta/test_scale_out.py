@@ -34,6 +34,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from suite.recheck import in_a_recheck
+
 ROOT = Path(__file__).resolve().parents[2]
 EXACT = "tests/test_forward_values.py::test_conv2d_is_bitwise_exact_on_integer_data"
 RARE_BUG = "tests.meta.test_scale_out:_tail_bug_in_wide_three_group_batches"
@@ -58,17 +60,10 @@ def _answer_wrong_in_a_corner(input, weight, bias, stride, padding, dilation, gr
     if wrong:
         out = out.clone()
         out[..., -1] += 1
-    if os.environ.get(CALL_LOG) and not _a_registry_recheck():
+    if os.environ.get(CALL_LOG) and not in_a_recheck():  # a recheck's call is no example
         with open(os.environ[CALL_LOG], "a") as log:
             log.write("1\n" if wrong else "0\n")
     return out
-
-
-def _a_registry_recheck():
-    """Whether this process is one of the run's registry rechecks (python -m suite.recheck
-    or suite.run, before any property): their calls are not examples."""
-    program = Path(sys.argv[0])
-    return program.parent.name == "suite" and program.stem in ("recheck", "run")
 
 
 def _tail_bug_in_wide_three_group_batches(input, weight, bias=None, stride=1, padding=0,
