@@ -22,7 +22,7 @@ worker it forks, the closing run) share one recheck of the registry: the
 first makes it and saves it in the report folder as ``registry-status.json``
 (``--conv2d-registry-status``, suite/shared_recheck.py), the others read it.
 Each would otherwise recheck the same implementation with the same options,
-and those rechecks were most of the time to a property's first fuzzed input.
+and in HypoFuzz's processes that was more than half of their start.
 
 The report folder gets ``report.md`` (per property: turns, seconds, inputs
 and behaviours HypoFuzz counted, the verdict, and the Replay lines),

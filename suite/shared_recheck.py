@@ -1,13 +1,15 @@
 """One recheck of the registry for all the pytest sessions of one campaign.
 
 Every pytest session rechecks the whole registry before any property runs
-(suite/recheck.py): a child process that imports torch, about 5 s on a quiet
-machine and 11 s at load average 7 on 2 cores.  xdist hands its controller's
-result to its workers; a fuzzing campaign (``python -m suite.fuzz``) has no
+(suite/recheck.py), in forks of itself.  xdist hands its controller's result
+to its workers; a fuzzing campaign (``python -m suite.fuzz``) has no
 controller of that kind, yet it starts several sessions in a row with the same
 implementation and options: its own collection, HypoFuzz's hub and the worker
-it forks (each collects again), and the closing gate run.  Rechecking four
-times cost it half its time to the first fuzzed input.
+it forks (each collects again), and the closing gate run.  In a plain pytest
+run the recheck takes under a second, but in HypoFuzz's processes it is most
+of their start: 16 to 18 s from HypoFuzz's start to its first input when each
+rechecks, 7 to 8 s when they read the campaign's recheck (campaigns taken in
+turn, load average 3 to 5 on 2 cores, bench/fuzz_time.py).
 
 ``--conv2d-registry-status=FILE`` shares one recheck between them: the first
 session that names FILE rechecks and writes it; the later ones read it.  The

@@ -114,35 +114,10 @@ def _fresh_checkout(destination):
     return destination
 
 
-_rechecked = {}  # "folder": where this module's sessions share their registry rechecks
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_recheck_per_implementation(tmp_path_factory):
-    """The module's pytest sessions recheck the registry once per implementation
-    (--conv2d-registry-status, suite/shared_recheck.py): the rechecks are what
-    tests/meta/test_recheck.py tests, and here seven sessions of two implementations
-    would each repeat one (5 s quiet, 11 s at load average 7)."""
-    _rechecked["folder"] = tmp_path_factory.mktemp("registry-status")
-    yield
-    _rechecked.clear()
-
-
-def _shared_recheck(args):
-    """The --conv2d-registry-status option for a session with these arguments."""
-    if "folder" not in _rechecked:
-        return []
-    implementation = next((arg.split("=", 1)[1] for arg in args
-                           if arg.startswith("--conv2d-impl=")), "default")
-    name = "".join(c if c.isalnum() else "-" for c in implementation)
-    return [f"--conv2d-registry-status={_rechecked['folder'] / name}.json"]
-
-
 def _pytest(checkout, *args, env=None, timeout=600):
-    """One pytest process in ``checkout``, without xdist, sharing its registry recheck
-    with the module's other sessions of the same implementation; (exit code, output)."""
+    """One pytest process in ``checkout``, without xdist; (exit code, output)."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-               "-q", "-rf", "--tb=line", *args, *_shared_recheck(args)]
+               "-q", "-rf", "--tb=line", *args]
     result = subprocess.run(command, cwd=checkout, env={**os.environ, **(env or {})},
                             capture_output=True, text=True, timeout=timeout)
     return result.returncode, result.stdout + result.stderr
@@ -317,7 +292,7 @@ def test_the_stored_durations_cover_the_run_and_the_shards_partition_it():
     (pytest-split's own splitting, on the ids one collection finds)."""
     from pytest_split.algorithms import Algorithms
     listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
-                             "-p", "no:cacheprovider", "-p", "no:xdist", *_shared_recheck(())],
+                             "-p", "no:cacheprovider", "-p", "no:xdist"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
     ids = [line for line in listed.stdout.splitlines() if "::" in line]
