@@ -141,11 +141,14 @@ def exact_limit(dtype):
 
 
 def _l1_magnitude(case, input, weight, bias):
-    """conv2d(|re|+|im|, ...): bounds every partial sum's components."""
+    """conv2d(|re|+|im|, ...): bounds every partial sum's components.  The border is
+    padded as the call pads it: 'reflect', 'replicate' and 'circular' fill it with input
+    values, which count in the sums as much as the rest."""
     from reference.forward import conv2d_resolved
 
     return conv2d_resolved(case.geometry(), _l1(input), _l1(weight),
-                           None if bias is None else _l1(bias))
+                           None if bias is None else _l1(bias),
+                           getattr(case, "padding_mode", "zeros"))
 
 
 def _l1(a):

@@ -37,33 +37,28 @@ def module(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
 
 
 @functools.cache
-def _compiled_conv2d():
-    """Compiled for each call's own shapes and arguments, as a replay of one case is.
-
-    - ``dynamic=False``: otherwise shapes turn symbolic after the second one
-      and what is compiled (and whether it fails) depends on earlier examples;
-    - dynamo gives up after recompile_limit (8) recompilations and silently
-      runs eager: lifted, or all but the first 8 examples would test eager;
-    - no donated buffers: gradcheck backpropagates twice through one graph
-      (retain_graph), which a backward with donated buffers refuses.
-    """
-    import torch._dynamo.config
-    import torch._functorch.config
-    torch._dynamo.config.recompile_limit = 1 << 20
-    torch._dynamo.config.accumulated_recompile_limit = 1 << 20
-    torch._functorch.config.donated_buffer = False
-    return torch.compile(F.conv2d, dynamic=False)
+def _compiled(dynamic):
+    from implementations.compiled import compiled_conv2d
+    return compiled_conv2d(dynamic=dynamic)
 
 
 def compiled(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """``torch.compile(F.conv2d)``, compiled on first use (not at import)."""
-    return _compiled_conv2d()(input, weight, bias, stride, padding, dilation, groups)
+    """``torch.compile(F.conv2d, dynamic=True)``, compiled on first use (not at import)."""
+    return _compiled(True)(input, weight, bias, stride, padding, dilation, groups)
+
+
+def compiled_static(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.compile(F.conv2d, dynamic=False)``: one graph per shape."""
+    return _compiled(False)(input, weight, bias, stride, padding, dilation, groups)
 
 
 PRESETS = {
     "eager": (F.conv2d, "torch.nn.functional.conv2d (default)"),
     "eager-no-onednn": (without_mkldnn, "F.conv2d with oneDNN (mkldnn) disabled"),
-    "compile": (compiled, "torch.compile(F.conv2d), CPU inductor; slow: 1-3 s per new shape"),
+    "compile": (compiled, "torch.compile(F.conv2d, dynamic=True), inductor; slow: seconds per "
+                          "new graph, use --hypothesis-profile=compile (README)"),
+    "compile-static": (compiled_static, "torch.compile(F.conv2d, dynamic=False): a graph per "
+                                        "shape"),
     "module": (module, "nn.Conv2d built from the arguments"),
 }
 

@@ -1,13 +1,14 @@
 """Valid conv2d problems, valid by construction, in size regimes.
 
 A draw picks a size regime first (strategies/sizes.py: tiny, channel blocks,
-many groups, batch chunks, large kernels, large maps, long reductions; tiny
-first, so a failure shrinks towards the smallest problem), then the sizes
-within it in an order that makes each rule hold without filtering: groups,
-channels per group and the multiplier give C_in and C_out; kernel, dilation
-and padding give the smallest input that fits; the input is that plus an
-extra (0 reaches "kernel exactly the padded input").  Every draw shrinks
-towards the simplest problem (1x1 input, 1x1 kernel, no bias, stride 1).
+many groups, batch chunks, large kernels, large maps, long reductions, real
+networks' layers, oneDNN's dispatch rules; tiny first, so a failure shrinks
+towards the smallest problem), then the sizes within it in an order that makes
+each rule hold without filtering: groups, channels per group and the
+multiplier give C_in and C_out; kernel, dilation and padding give the smallest
+input that fits; the input is that plus an extra (0 reaches "kernel exactly
+the padded input").  Every draw shrinks towards the simplest problem (1x1
+input, 1x1 kernel, no bias, stride 1).
 
 Every example's cost is bounded by construction: the regimes draw what the
 multiply-add budget leaves (``sizes.MAC_BUDGET``), never filter.
@@ -51,7 +52,7 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
                  max_groups=64, max_group_channels=1024, max_multiplier=65, max_kernel=31,
                  max_dilation=3, max_stride=4, max_extra=64, unbatched=True,
                  empty_batch=True, paddings=PADDING_KINDS, regimes=REGIMES,
-                 budget=sizes.MAC_BUDGET, claimed=None):
+                 weights=None, budget=sizes.MAC_BUDGET, claimed=None):
     """Valid ``Conv2dCase``s.
 
     - ``dtypes``, ``layouts``, ``tiers``: subsets of the case model's choices;
@@ -66,6 +67,8 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
       the strings 'same' (stride 1) and 'valid' (stride 1 in the tiny regime);
     - ``regimes``: a subset of ``REGIMES`` (strategies/sizes.py), drawn with
       their weights; bounds that all fit the tiny regime draw it alone;
+    - ``weights``: the regimes' weights (default ``sizes.WEIGHTS``; the properties
+      that backpropagate pass ``sizes.BACKWARD_WEIGHTS``);
     - ``budget``: multiply-adds per example (real dtypes; others get less);
     - ``claimed``: the domain drawn inside (default: the declared one, see below).
 
@@ -82,6 +85,8 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
     _check_choices("tiers", tiers, TIERS)
     _check_choices("paddings", paddings, PADDING_KINDS)
     _check_choices("regimes", regimes, REGIMES)
+    weights = sizes.WEIGHTS if weights is None else weights
+    _check_choices("weights", tuple(weights), REGIMES)
     bounds = dict(max_batch=max_batch, max_groups=max_groups,
                   max_group_channels=max_group_channels, max_multiplier=max_multiplier,
                   max_kernel=max_kernel, max_dilation=max_dilation, max_stride=max_stride)
@@ -102,17 +107,19 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
     bounds = sizes.Bounds.of(**dict(bounds, max_batch=choices["max_batch"]), max_extra=max_extra)
     if bounds == bounds.tiny() and "tiny" in regimes:
         regimes = ("tiny",)  # nothing larger fits: the other regimes would repeat it
-    weights = {name: weight for name, weight in sizes.WEIGHTS.items() if name in regimes}
+    weights = {name: weight for name, weight in weights.items() if name in regimes}
+    if not any(weights.values()):
+        raise ValueError(f"weights={weights!r}: the regimes drawn need a weight above 0")
     return domain.inside(_cases(choices["dtypes"], choices["layouts"], tiers, bounds,
                                 choices["unbatched"], choices["empty_batch"], choices["paddings"],
                                 sizes.weighted(weights), budget), claimed)
 
 
-def _preferring(draw, allowed, preferred):
-    """One of ``allowed``: one time in two one of ``preferred`` (those allowed), else any
-    (what it shrinks to)."""
+def _preferring(draw, allowed, preferred, always=False):
+    """One of ``allowed``: one time in two (``always``: every time) one of ``preferred``
+    (those allowed), else any (what it shrinks to)."""
     preferred = [choice for choice in preferred if choice in allowed]
-    if preferred and draw(st.booleans()):
+    if preferred and (always or draw(st.booleans())):
         return draw(st.sampled_from(preferred))
     return draw(st.sampled_from(allowed))
 
@@ -125,10 +132,12 @@ def _cases(draw, dtypes, layouts, tiers, bounds, unbatched, empty_batch, padding
         event(f"size regime: {regime}")
     preferred = sizes.PREFERRED.get(regime, {})
     # dtype and tier before the sizes: they set what a multiply-add costs, hence the budget
-    dtype = _preferring(draw, dtypes, preferred.get("dtypes", ()))
+    always = preferred.get("always", False)
+    dtype = _preferring(draw, dtypes, preferred.get("dtypes", ()), always)
     tier = draw(st.sampled_from(tiers))
     context = sizes.Context(bounds, budget // sizes.cost_factor(dtype, tier),
-                            draw(st.sampled_from(paddings)), unbatched, empty_batch, _pairs)
+                            draw(st.sampled_from(paddings)), unbatched, empty_batch, _pairs,
+                            dtype)
     drawn = sizes.DRAW[regime](draw, context)
     if isinstance(drawn.padding, str):
         padding = drawn.padding
@@ -147,7 +156,8 @@ def _cases(draw, dtypes, layouts, tiers, bounds, unbatched, empty_batch, padding
         dilation=draw(argument_forms(drawn.dilation)),
         groups=drawn.groups,
         dtype=dtype,
-        layout=_preferring(draw, layout_choices or ["contiguous"], preferred.get("layouts", ())),
+        layout=_preferring(draw, layout_choices or ["contiguous"], preferred.get("layouts", ()),
+                           always),
         tier=tier,
         seed=draw(st.integers(0, 2**32 - 1)),
     )

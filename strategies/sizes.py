@@ -25,6 +25,11 @@ reduction   C/g*kh*kw in the thousands, the seed note's shapes among them
 layers      the layers of real networks at a batch of two mostly: pointwise and
             3x3, strided downsamples whose input is the output times the stride,
             depthwise blocks (the oneDNN kernels bench/network_kernels.json lists)
+dispatch    the smallest calls that reach oneDNN's kernels of their own for what
+            real networks run backward, in bfloat16 or float32 on NHWC: depthwise
+            with one filter per channel, 3x3 and 5x5, at stride 1 and past it;
+            dense float32 3x3 at stride 1, 1x1 past it on an input exactly the
+            output times the stride (what picks each kernel: ``_dispatch``)
 ==========  =====================================================================
 
 Within a regime the sizes it is about are drawn from short sorted lists (so a
@@ -63,12 +68,21 @@ COST_FACTORS = {("complex", "exact"): 4, ("complex", "float"): 4,
                 ("real", "exact"): 1, ("real", "float"): 1}
 
 # The regimes, simplest first, and how many of every 100 examples each gets.
-# tiny keeps the majority: it reaches the argument rules' corners and costs
+# tiny keeps the largest share: it reaches the argument rules' corners and costs
 # microseconds; every other regime gets enough examples that each property of
 # a 60-example run meets most of them (bench/size_regimes.py counts them).
-WEIGHTS = {"tiny": 50, "channels": 7, "groups": 7, "batch": 7, "kernels": 7, "spatial": 6,
-           "reduction": 6, "layers": 10}
+WEIGHTS = {"tiny": 45, "channels": 7, "groups": 7, "batch": 7, "kernels": 7, "spatial": 6,
+           "reduction": 6, "layers": 10, "dispatch": 5}
 REGIMES = tuple(WEIGHTS)
+# The mix of the properties that backpropagate through oneDNN (gradients.exact and
+# .float, autograd.double_backward_exact and _float, autograd.forward_over_reverse):
+# only they reach oneDNN's backward kernels, and each kernel the dispatch regime is
+# about needs one of its draws (a conjunction of dtype, layout, form, kernel and
+# stride no other regime draws often).  A derandomised run draws each property only
+# some 30 fresh examples, so these draw it five times as often, from tiny's share:
+# bench/kernel_reach.py measures how often each property, and the five together,
+# reach each kernel.
+BACKWARD_WEIGHTS = dict(WEIGHTS, tiny=25, dispatch=25)
 
 # What a regime draws one time in two instead of the caller's uniform choice (where
 # the caller allows it): the layers regime is about oneDNN's kernels, which serve
@@ -76,7 +90,10 @@ REGIMES = tuple(WEIGHTS)
 # channels_last inputs (pytorch#120211).
 _CHANNELS_LAST = ("channels_last", "channels_last_input", "channels_last_weight")
 PREFERRED = {"layers": dict(dtypes=("float32", "bfloat16"), layouts=_CHANNELS_LAST),
-             "kernels": dict(layouts=_CHANNELS_LAST[:2])}
+             "kernels": dict(layouts=_CHANNELS_LAST[:2]),
+             # every time: the kernels it is about exist only for these (``_dispatch``)
+             "dispatch": dict(dtypes=("bfloat16", "float32"), layouts=_CHANNELS_LAST[:2],
+                              always=True)}
 
 # The bounds of the tiny regime (what conv2d_cases drew before regimes).
 TINY = dict(max_batch=3, max_groups=4, max_group_channels=4, max_multiplier=3, max_kernel=4,
@@ -278,6 +295,7 @@ class Context:
     unbatched: bool
     empty_batch: bool
     pairs: object  # the (height, width) pair strategy of the tiny regime
+    dtype: str = ""  # the case's dtype, drawn before the sizes
 
 
 def _tiny(draw, context):
@@ -502,18 +520,77 @@ def _layers(draw, context):
     else:
         stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel,
                                                          dilation, [stride], bounds)
-    # input = output x stride: the remainder that a layer's input leaves, every time
-    spatial = []
-    for axis in (0, 1):
-        most = max(1, min(8, budget.left))
-        outputs = draw(st.integers(1, max(1, min(most, 1 + bounds.extra // stride[axis]))))
-        size = (outputs - 1) * stride[axis] + kernel[axis] - total_pad[axis]
-        size = max(1, size + min(stride[axis] - 1, bounds.extra))
-        spatial.append(size)
-        budget.take(_outputs(size, kernel[axis], 1, stride[axis], total_pad[axis]))
+    spatial = _input_times_stride(draw, budget, kernel, stride, total_pad, bounds)
     return Sizes("layers", batch, groups, group_channels, multiplier, kernel, dilation, stride,
                  padding, *spatial)
 
 
+def _input_times_stride(draw, budget, kernel, stride, total_pad, bounds, most=8):
+    """(height, width) giving at most ``most`` outputs each, the input the output times
+    the stride: the remainder that a layer's input leaves, every time (for a 1x1
+    kernel exactly output x stride)."""
+    spatial = []
+    for axis in (0, 1):
+        outputs = draw(st.integers(1, max(1, min(most, budget.left,
+                                                 1 + bounds.extra // stride[axis]))))
+        size = (outputs - 1) * stride[axis] + kernel[axis] - total_pad[axis]
+        size = max(1, size + min(stride[axis] - 1, bounds.extra))
+        spatial.append(size)
+        budget.take(_outputs(size, kernel[axis], 1, stride[axis], total_pad[axis]))
+    return spatial
+
+
+# What picks oneDNN's kernels for the real networks' calls backward (ONEDNN_VERBOSE on
+# torch 2.13.0, oneDNN 3.12.0, AVX-512 with AMX, one thread; bench/network_kernels.json):
+# - depthwise with one filter per channel (C/g = 1, O = C), dilation 1, from 2 channels
+#   on (there is no channel threshold: 2 reach what MobileNet's 576 reach): bfloat16
+#   backward data runs jit_dw:avx512_core_bf16 at stride 1 and
+#   brgconv_strided:avx512_core_bf16 past it; backward weights jit_dw:avx512_core_bf16
+#   up to 3x3, past it jit_bf16:avx512_core_bf16 on an NHWC input (x64:gemm:jit on
+#   NCHW).  With two filters per channel, or a dilation, bfloat16 runs the AMX kernels
+#   or gemm instead.  float32 runs jit_dw:avx512_core both ways at 3x3.
+# - dense float32, groups 1, on NHWC (the input or the weight), 2+ input channels (with
+#   one, NHWC and NCHW strides are the same), a batch of 2+ (below it torch keeps a
+#   float32 call with a kernel up to 3x3 off oneDNN), stride 1, a kernel past 1x1:
+#   backward data brg_conv_bwd:avx512_core (jit:avx512_core on NCHW, brgconv_strided
+#   past stride 1).
+# - dense float32 1x1 past stride 1 (stride 1 stays on torch's own path below batch 16):
+#   backward weights jit_1x1:avx512_core only where the input is exactly the output
+#   times the stride (a ResNet downsample), jit:avx512_core where it leaves a remainder.
+DISPATCH_KERNELS = [(3, 3), (5, 5)]
+# Past stride 1 three times in four: padding 'same' has stride 1 only.
+DISPATCH_STRIDES = [(1, 1), (2, 2), (1, 2), (2, 1)]
+DISPATCH_CHANNELS = [2, 3, 4, 8, 16, 17]
+
+
+def _dispatch(draw, context):
+    """The smallest calls on each side of the rules above, bfloat16 or float32 on NHWC
+    whenever the caller allows them (``PREFERRED``), a batch of 2 or 3: depthwise with
+    one filter per channel (always for bfloat16, whose dense calls run the AMX kernels
+    every regime reaches; one time in two for the others), else dense: 3x3 at stride 1,
+    or 1x1 past it on an input exactly the output times the stride."""
+    bounds, budget = context.bounds, _Budget(context.budget)
+    depthwise = bounds.groups >= 2 and (context.dtype == "bfloat16" or draw(st.booleans()))
+    if depthwise:
+        kernel = _kernel(draw, budget, DISPATCH_KERNELS, bounds)
+        group_channels = multiplier = 1
+        groups = budget.pick(draw, DISPATCH_CHANNELS, bounds.groups)
+    else:
+        kernel = _kernel(draw, budget, [(3, 3), (1, 1)], bounds)
+        group_channels = budget.pick(draw, DISPATCH_CHANNELS, bounds.group_channels)
+        multiplier = budget.pick(draw, [1, 2, 3, 4, 8, 16, 17], bounds.multiplier)
+        groups = 1
+    batch = _batch(draw, budget, [2, 3], context)
+    channels = (groups, group_channels, multiplier)
+    if kernel != (1, 1):
+        return _output_first(draw, context, budget, "dispatch", batch, channels, kernel, (1, 1),
+                             DISPATCH_STRIDES if depthwise else [(1, 1)], (8, 8))
+    stride, padding, total_pad = _stride_and_padding(draw, context.padding_kind, kernel, (1, 1),
+                                                     DISPATCH_STRIDES[1:], bounds)
+    spatial = _input_times_stride(draw, budget, kernel, stride, total_pad, bounds)
+    return Sizes("dispatch", batch, *channels, kernel, (1, 1), stride, padding, *spatial)
+
+
 DRAW = {"tiny": _tiny, "channels": _channels, "groups": _groups, "batch": _batches,
-        "kernels": _kernels, "spatial": _spatial, "reduction": _reduction, "layers": _layers}
+        "kernels": _kernels, "spatial": _spatial, "reduction": _reduction, "layers": _layers,
+        "dispatch": _dispatch}

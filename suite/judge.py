@@ -396,11 +396,16 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
     return _explained(finding, explain=True, environments=environments)
 
 
-def fail_with(case, text, aspect="returned"):
+def fail_with(case, text, aspect="returned", outcome=None):
     """Fail the property with one problem of ``case``: a check a property makes itself
-    (a gradient that is missing, a tangent that is None)."""
+    (a gradient that is missing, a tangent that is None); given the ``outcome`` of the
+    call it checked (two calls that differ), unless the registry explains it."""
     __tracebackhide__ = True
-    require(Finding(case, problems=[Problem(aspect, text)]))
+    if outcome is None:
+        require(Finding(case, problems=[Problem(aspect, text)]))
+        return
+    require(_explained(Finding(case, outcome=outcome, environment=outcome.environment,
+                               problems=[Problem(aspect, text)]), explain=True))
 
 
 def finite_differences(case, check, function, leaves, *, compared):

@@ -9,6 +9,14 @@
   scheduled runs that hunt for rare failures.
 - ``selfcheck``: used by tests/test_self_check.py to run properties against
   broken implementations: derandomised, no shrinking.
+- ``compile``: ``ci`` with 10 examples and no shrinking, for the compile
+  presets (implementations/presets.py), where an example costs a graph
+  compile (seconds) instead of a convolution (milliseconds): the README's
+  compile command runs a file subset with it in minutes.  Shrinking compiles
+  a graph per step, up to Hypothesis's 5 minutes per failing property
+  (measured: 364 s and 307 s for two of the argument-error properties), so a
+  failure is reported as drawn, with its Replay line; rerun that property
+  with ``--hypothesis-profile=ci`` to shrink it.
 
 No profile has a deadline: the first call into a backend (oneDNN primitive
 creation, a CUDA context, torch.compile) can take seconds, which is not a bug.
@@ -16,7 +24,7 @@ creation, a CUDA context, torch.compile) can take seconds, which is not a bug.
 
 from hypothesis import Phase, settings
 
-EXAMPLES = {"dev": 60, "ci": 60, "nightly": 2000, "selfcheck": 200}
+EXAMPLES = {"dev": 60, "ci": 60, "nightly": 2000, "selfcheck": 200, "compile": 10}
 PROFILES = tuple(EXAMPLES)
 
 
@@ -35,6 +43,9 @@ def register_profiles():
     settings.register_profile("selfcheck", parent=settings.get_profile("ci"),
                               max_examples=EXAMPLES["selfcheck"],
                               phases=[Phase.explicit, Phase.generate, Phase.target])
+    settings.register_profile("compile", parent=settings.get_profile("ci"),
+                              max_examples=EXAMPLES["compile"],
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
 
 
 def default_profile():

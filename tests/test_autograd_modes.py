@@ -43,6 +43,7 @@ from reference.adjoints import gradient_tangents as reference_gradient_tangents
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
+from strategies.sizes import BACKWARD_WEIGHTS
 from suite.judge import agree, fail_with, finite_differences, output_of, require
 from suite.properties import conformance
 from suite.run import run
@@ -220,14 +221,14 @@ def _check_double_backward(conv2d, device, model, case):
 
 
 @conformance("autograd.double_backward_exact")
-@given(case=conv2d_cases(dtypes=REAL, tiers=("exact",)))
+@given(case=conv2d_cases(dtypes=REAL, tiers=("exact",), weights=BACKWARD_WEIGHTS))
 def test_double_backward_gives_the_reference_second_derivatives_bitwise(conv2d, device, model,
                                                                         case):
     _check_double_backward(conv2d, device, model, case)
 
 
 @conformance("autograd.double_backward_float")
-@given(case=conv2d_cases(dtypes=REAL, tiers=("float",)))
+@given(case=conv2d_cases(dtypes=REAL, tiers=("float",), weights=BACKWARD_WEIGHTS))
 def test_double_backward_is_within_the_rounding_bound_of_the_reference_second_derivatives(
         conv2d, device, model, case):
     _check_double_backward(conv2d, device, model, case)
@@ -249,7 +250,7 @@ def test_double_backward_matches_finite_differences_of_the_gradients_in_float64(
 # ---- forward over reverse -----------------------------------------------------------------
 
 @conformance("autograd.forward_over_reverse")
-@given(case=conv2d_cases(dtypes=REAL, tiers=("exact",)))
+@given(case=conv2d_cases(dtypes=REAL, tiers=("exact",), weights=BACKWARD_WEIGHTS))
 def test_forward_over_reverse_moves_the_gradients_by_the_reference_convolutions(
         conv2d, device, model, case):
     input, weight, _ = arrays = case.arrays()

@@ -44,6 +44,7 @@ import reference
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
+from strategies.sizes import BACKWARD_WEIGHTS
 from suite.judge import (Finding, Problem, agree, agreement, as_numpy, fail_with,
                          finite_differences, output_of, require)
 from suite.properties import conformance
@@ -92,7 +93,7 @@ def _sum_lengths(case):
 
 
 @conformance("gradients.exact")
-@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",)))
+@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",), weights=BACKWARD_WEIGHTS))
 def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, model, case):
     input, weight, _ = arrays = case.arrays()
     grad_output = case.grad_output(arrays)
@@ -116,7 +117,7 @@ def _bound(case, model, name, input, weight, grad_output, expected):
 
 
 @conformance("gradients.float")
-@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("float",)))
+@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("float",), weights=BACKWARD_WEIGHTS))
 def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
         conv2d, device, model, case):
     input, weight, _ = arrays = case.arrays()

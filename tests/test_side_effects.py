@@ -4,7 +4,7 @@ import torch
 from hypothesis import given
 
 from strategies import conv2d_cases
-from suite.judge import Finding, Problem, output_of, require
+from suite.judge import fail_with, output_of
 from suite.properties import conformance
 from suite.run import run
 
@@ -23,19 +23,19 @@ def test_conv2d_never_modifies_its_input_weight_or_bias(conv2d, device, case):
     for name, tensor, snapshot in zip(("input", "weight", "bias"), tensors, before):
         if tensor is not None and not (torch.equal(_bits(tensor)[0], snapshot[0])
                                        and tensor.stride() == snapshot[1]):
-            require(Finding(case, problems=[Problem("values", (
-                f"{name} changed during the call (strides {snapshot[1]} -> {tensor.stride()}), "
-                f"but should be left untouched"))]))
+            fail_with(case, f"{name} changed during the call (strides {snapshot[1]} -> "
+                            f"{tensor.stride()}), but should be left untouched", "values")
 
 
 @conformance("purity.repeatable")
 @given(case=conv2d_cases(tiers=("float",)))
 def test_repeated_calls_return_identical_bits(conv2d, device, case):
     tensors = case.tensors(device=device)
-    first = output_of(case, run(conv2d, case, tensors))
+    outcome = run(conv2d, case, tensors)
+    first = output_of(case, outcome)
     second = output_of(case, run(conv2d, case, tensors))
     if not (first.shape == second.shape and first.dtype == second.dtype
             and torch.equal(_bits(first)[0], _bits(second)[0])):
-        require(Finding(case, problems=[Problem("values", (
-            "two calls on the same tensors return different bits, but CPU conv2d should be "
-            "deterministic"))]))
+        # a known deviation whose garbage varies between runs explains it (the registry)
+        fail_with(case, "two calls on the same tensors return different bits, but CPU conv2d "
+                        "should be deterministic", "values", outcome)

@@ -21,6 +21,7 @@ from case import parse
 from case.data import SIGNIFICAND_BITS
 from reference import ErrorModel
 from strategies import sizes
+from strategies.sampling import drawn as _drawn
 from strategies.problems import REGIMES, conv2d_cases
 from suite.coverage import conv_backend
 from suite.judge import check_call
@@ -93,6 +94,17 @@ REACHES = {
     "reduction ": ("the seed note's 6x3 kernel on 1024 channels of 18x19",
                    lambda case: case.weight_shape[1:] == (1024, 6, 3)
                    and case.input_shape[-2:] == (18, 19)),
+    "dispatch": ("dense float32 3x3 at stride 1, 2+ channels, batch 2+, on NHWC "
+                 "(brg_conv_bwd:avx512_core backward)",
+                 lambda case: case.groups == 1 and case.weight_shape[2:] == (3, 3)
+                 and case.weight_shape[1] >= 2 and case.geometry().stride == (1, 1)
+                 and case.geometry().batch >= 2
+                 and case.layout in sizes.PREFERRED["dispatch"]["layouts"]),
+    "dispatch ": ("a 1x1 past stride 1 on an input exactly the output times the stride "
+                  "(jit_1x1:avx512_core backward weights)",
+                  lambda case: case.weight_shape[2:] == (1, 1) and max(case.geometry().stride) > 1
+                  and all(size == out * step for size, out, step in zip(
+                      case.input_shape[-2:], case.output_shape[-2:], case.geometry().stride))),
 }
 
 
@@ -124,31 +136,64 @@ def _first(strategy, predicate, examples=1000):
     return None
 
 
-def _drawn(strategy, examples):
-    """The cases of ``examples`` derandomised draws of ``strategy``."""
-    cases = []
-
-    @settings(max_examples=examples, database=None, derandomize=True, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(case=strategy)
-    def collect(case):
-        cases.append(case)
-    collect()
-    return cases
-
-
-def test_the_default_mix_draws_every_regime_near_its_weight(monkeypatch):
+def _drawn_regimes(monkeypatch, strategy, examples):
+    """The regime of each of ``examples`` derandomised draws of ``strategy``."""
     drawn = []
     for name, draw_sizes in sizes.DRAW.items():
         monkeypatch.setitem(sizes.DRAW, name, lambda draw, context, name=name, sizes=draw_sizes:
                             drawn.append(name) or sizes(draw, context))
-    _drawn(conv2d_cases(), 1000)
-    # Hypothesis favours small indices (the early, simple examples most): tiny gets
-    # about 60 in 100, not its 50; measured (1000 derandomised draws), no other regime falls below half its share.
-    total = sum(sizes.WEIGHTS.values())
-    scarce = {name: drawn.count(name) for name, weight in sizes.WEIGHTS.items()
-              if drawn.count(name) < len(drawn) * weight / total / 3}
-    assert not scarce, f"in {len(drawn)} draws these regimes got under a third of their share: {scarce}"
+    _drawn(strategy, examples)
+    return drawn
+
+
+def _scarce(drawn, weights):
+    """The regimes ``drawn`` holds under a quarter of their share.  Why so little:
+    Hypothesis favours small indices (tiny gets more than its share) and keeps an
+    example's regime in the mutations it runs of it, so the counts scatter: measured
+    (the default mix, 1000 draws, every test module loaded as in a run, whose integer
+    constants Hypothesis also draws), reduction got 22 to 74 draws of its 61 in five
+    random searches, spatial 25 to 41, and one derandomised search gave reduction 20,
+    a third of its share.  A regime whose weight the mix ignores gets none."""
+    total = sum(weights.values())
+    return {name: drawn.count(name) for name, weight in weights.items()
+            if drawn.count(name) < len(drawn) * weight / total / 4}
+
+
+def test_the_default_mix_draws_every_regime_near_its_weight(monkeypatch):
+    drawn = _drawn_regimes(monkeypatch, conv2d_cases(), 1000)
+    scarce = _scarce(drawn, sizes.WEIGHTS)
+    assert not scarce, f"in {len(drawn)} draws these regimes got under a quarter of their share: {scarce}"
+
+
+def test_the_backward_mix_draws_dispatch_and_tiny_near_their_weights(monkeypatch):
+    # What the properties that backpropagate draw (their ``weights=``): the default mix
+    # with tiny's share moved to dispatch.  The other weights are the default mix's,
+    # checked above; 400 draws are too few for a weight of 6 (measured: reduction got 5
+    # of its 24 in the derandomised ones), plenty for 25.
+    moved = {name: weight for name, weight in sizes.BACKWARD_WEIGHTS.items()
+             if weight != sizes.WEIGHTS[name]}
+    assert set(moved) == {"tiny", "dispatch"}, f"the backward mix moved {sorted(moved)}"
+    drawn = _drawn_regimes(monkeypatch, conv2d_cases(weights=sizes.BACKWARD_WEIGHTS), 400)
+    scarce = {name: count for name, count in _scarce(drawn, sizes.BACKWARD_WEIGHTS).items()
+              if name in moved}
+    assert not scarce, f"in {len(drawn)} draws these regimes got under a quarter of their share: {scarce}"
+
+
+def test_the_dispatch_regime_draws_each_side_of_onednns_rules_in_bfloat16():
+    """Where the caller allows them: always bfloat16 or float32 on NHWC; bfloat16 always
+    depthwise with one filter per channel, at stride 1 and past it, 3x3 and 5x5 (the
+    four backward kernels of sizes._dispatch's comment)."""
+    cases = _drawn(conv2d_cases(regimes=("dispatch",)), 200)
+    elsewhere = [str(case) for case in cases if case.dtype not in ("bfloat16", "float32")
+                 or case.layout not in sizes.PREFERRED["dispatch"]["layouts"]]
+    assert not elsewhere, f"drawn outside bfloat16/float32 on NHWC: {elsewhere[:3]}"
+    bfloat16 = [case for case in cases if case.dtype == "bfloat16"]
+    dense = [str(case) for case in bfloat16 if case.weight_shape[1] != 1
+             or case.weight_shape[0] != case.groups]
+    assert not dense, f"bfloat16 not depthwise with one filter per channel: {dense[:3]}"
+    forms = {(case.geometry().stride == (1, 1), case.weight_shape[2:]) for case in bfloat16}
+    assert forms == {(True, (3, 3)), (True, (5, 5)), (False, (3, 3)), (False, (5, 5))}, (
+        f"200 draws gave the bfloat16 depthwise forms (stride 1?, kernel) {sorted(forms)}")
 
 
 @pytest.mark.parametrize("block", [8, 16, 32, 64])
