@@ -14,8 +14,12 @@ import torch.nn.functional as F
 from implementations.broken import broken
 from suite.coverage import conv_backend
 
-# Each names the properties that caught it in the default run, derandomised (the ci
-# profile: 60 examples a property), measured with this module's kernels on torch 2.13.0.
+# Each names the properties that caught it in the self-check's derandomised run (the
+# selfcheck profile: 200 examples a property), measured with this module's kernels on
+# torch 2.13.0.  Which ones do is a matter of the draws, and any change to the code
+# reshuffles those (Hypothesis also draws the integer constants of the code it has
+# loaded): where a property catches it in only some searches, the odds are noted and
+# only what catches it every time is named (the corpus, by construction).
 EXACT, FLOAT = "forward.exact", "forward.float"
 GRADIENTS_EXACT, GRADIENTS_FLOAT = "gradients.exact", "gradients.float"
 GROUPS, VIEWS, BACKENDS = "metamorphic.groups", "layouts.views", "backends.vendor_library_off"
@@ -37,7 +41,9 @@ def drops_the_tail_of_a_16_channel_block(input, weight, bias=None, stride=1, pad
     return _conv(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[BACKENDS, GRADIENTS_EXACT, GRADIENTS_FLOAT])
+# gradients.float drew N > 16, no multiple of 16, in 9 of 15 random searches of 200
+# examples before the dispatch regime, 6 of 15 after: not named.
+@broken(caught_by=[BACKENDS, GRADIENTS_EXACT])
 def repeats_the_first_samples_in_the_last_batch_chunk(input, weight, bias=None, stride=1,
                                                       padding=0, dilation=1, groups=1):
     """With N above 16 and not a multiple of 16, the last, partial chunk of 16 samples
@@ -50,7 +56,10 @@ def repeats_the_first_samples_in_the_last_batch_chunk(input, weight, bias=None, 
     return out
 
 
-@broken(caught_by=[EXACT])
+# forward.exact drew more than 32 groups in 5 of 15 random searches of 200 examples
+# before the dispatch regime, 8 of 15 after (not in the derandomised one since): the
+# corpus's depthwise case with 48 groups catches it every time.
+@broken(caught_by=["corpus"])
 def wraps_group_indices_past_32(input, weight, bias=None, stride=1, padding=0, dilation=1,
                                 groups=1):
     """With more than 32 groups, group k reads the input channels of group k mod 32
@@ -107,7 +116,10 @@ def drops_the_partial_chunk_of_a_long_reduction(input, weight, bias=None, stride
     return _conv(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[EXACT, FLOAT])
+# forward.float drew more than 32 output columns in 6 of 15 random searches of 200
+# examples before the dispatch regime, 9 of 15 after (not in the derandomised one
+# since): not named.
+@broken(caught_by=[EXACT])
 def copies_the_last_output_tile_past_32_columns(input, weight, bias=None, stride=1,
                                                 padding=0, dilation=1, groups=1):
     """With more than 32 output columns, the columns past the first tile of 32 repeat
