@@ -118,8 +118,9 @@ def drops_the_partial_chunk_of_a_long_reduction(input, weight, bias=None, stride
 
 # forward.float drew more than 32 output columns in 6 of 15 random searches of 200
 # examples before the dispatch regime, 9 of 15 after (not in the derandomised one
-# since): not named.
-@broken(caught_by=[EXACT])
+# since): not named; nor forward.exact, which missed it after the cheaper data-feature
+# draws reshuffled the draws again (clean-clone CI): the corpus's 38-column case catches it.
+@broken(caught_by=["corpus"])
 def copies_the_last_output_tile_past_32_columns(input, weight, bias=None, stride=1,
                                                 padding=0, dilation=1, groups=1):
     """With more than 32 output columns, the columns past the first tile of 32 repeat
