@@ -7,6 +7,8 @@ implementation here segfaults for kernels three or more columns wide
 (implementations/broken/crashes.py).
 """
 
+import dataclasses
+
 import pytest
 
 from suite import recheck, registry
@@ -47,3 +49,42 @@ def test_a_recheck_that_cannot_run_is_an_error_not_a_fix():
     options = ("--conv2d-impl=no_such_module:conv2d", *OPTIONS[1:])
     with pytest.raises(recheck.CannotRecheck, match="no_such_module"):
         recheck.recheck_forked([_entry("d", "deviation", NARROW)], options)
+
+
+# A conv2d without a double backward (as torch.compile's aot_autograd has none): its
+# backward raises where autograd asks for a graph of the gradients.
+SINGLE_BACKWARD = '''
+import torch
+import torch.nn.functional as F
+
+
+class _Conv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input, weight):
+        ctx.save_for_backward(input, weight)
+        return F.conv2d(input, weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if torch.is_grad_enabled():
+            raise RuntimeError("this conv2d does not support double backward")
+        input, weight = ctx.saved_tensors
+        return (torch.nn.grad.conv2d_input(input.shape, weight, grad),
+                torch.nn.grad.conv2d_weight(input, weight.shape, grad))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _Conv.apply(input, weight)
+'''
+
+
+def test_a_pass_the_implementation_does_not_support_is_an_answer_not_a_failed_recheck(
+        tmp_path, monkeypatch):
+    (tmp_path / "single_backward.py").write_text(SINGLE_BACKWARD)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    crash = dataclasses.replace(_entry("c", "crash", NARROW), recheck_pass="double_backward")
+    found = recheck.recheck_forked([crash], ("--conv2d-impl=single_backward:conv2d",
+                                             *OPTIONS[1:]))
+    assert found["c"][0] == registry.FIXED, (
+        f"a double backward that raises rechecked as {found['c']}, but should be fixed: the "
+        f"process lived")
