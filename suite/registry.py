@@ -56,7 +56,10 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with", "cpu")
+# cpu: the CPU features (as /proc/cpuinfo's flags name them, space-separated) the
+# entry's kernels exist for, such as "amx_bf16": on a CPU without them oneDNN runs
+# other kernels, so a recheck that does not show the entry there proves no fix.
 # recheck_with = "torch": the recheck calls torch's own F.conv2d, for a bug of torch
 # that an implementation inherits wherever it hands calls to torch (its training
 # calls, say), even though its own forward does not show it.
@@ -111,6 +114,7 @@ class Entry:
     recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
     recheck_with: str = ""  # "torch": recheck torch's F.conv2d; "": the run's implementation
     recheck_pass: str = "forward"
+    cpu: str = ""
 
     def __post_init__(self):
         try:
@@ -147,6 +151,13 @@ class Entry:
         """Whether the entry was recorded for torch ``version`` (local tags ignored)."""
         return Version(version).public in self._releases
 
+    def missing_cpu_features(self, flags):
+        """The features of ``cpu`` that the CPU with ``flags`` lacks (none where its
+        flags are unknown: then the entry is taken to be about this CPU)."""
+        if flags is None:
+            return []
+        return [feature for feature in self.cpu.split() if feature not in flags]
+
     def condition_holds(self, facts):
         """Whether the call described by ``facts`` (case and environment) is in its region."""
         return _evaluate(self._condition, facts)
@@ -154,6 +165,17 @@ class Entry:
     def shows_behaviour(self, facts):
         """Whether what the call did (``facts`` with the outcome's) is the recorded behaviour."""
         return _evaluate(self._behaviour, facts)
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """This CPU's feature flags (Linux's /proc/cpuinfo), or None where it is not readable."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return None
+    line = next((line for line in text.splitlines() if line.startswith("flags")), None)
+    return None if line is None else frozenset(line.partition(":")[2].split())
 
 
 @functools.lru_cache(maxsize=None)

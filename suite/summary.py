@@ -193,7 +193,7 @@ class SummaryPlugin:
 
     def registry_lines(self):
         """One line per registry entry: present here (and what it explained or kept
-        from running), or fixed in this torch (stale)."""
+        from running), fixed in this torch (stale), or not this torch's or CPU's."""
         import torch
         active = registry.active()
         lines = []
@@ -204,6 +204,12 @@ class SummaryPlugin:
             if status == registry.FIXED and (entry.kind == "difference" or not recorded):
                 lines.append(f"not this torch's: {entry.id} (recorded for torch "
                              f"{entry.torch}; its recheck "
+                             f"{active.details.get(entry.id, 'conforms')})")
+                continue
+            missing = entry.missing_cpu_features(registry.cpu_flags())
+            if status == registry.FIXED and missing:
+                lines.append(f"not this CPU's: {entry.id} (recorded on CPUs with {entry.cpu}; "
+                             f"this one lacks {' '.join(missing)}; its recheck "
                              f"{active.details.get(entry.id, 'conforms')})")
                 continue
             if status == registry.FIXED:

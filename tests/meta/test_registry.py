@@ -68,3 +68,15 @@ def test_an_entry_explains_only_what_its_condition_and_behaviour_both_describe()
     assert known.explain({**facts, "raised": "RuntimeError"}) is None, "another behaviour"
     known.set_status({"x": registry.FIXED})
     assert known.explain(facts) is None, "a fixed entry explains nothing"
+
+
+def test_an_entry_for_kernels_this_cpu_lacks_is_not_called_stale(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n")
+    flags = registry.cpu_flags.__wrapped__(cpuinfo)
+    assert flags == {"fpu", "avx512f", "avx512_bf16"}
+    entry = registry.Entry(**{**ENTRY, "cpu": "amx_bf16 avx512_bf16"})
+    assert entry.missing_cpu_features(flags) == ["amx_bf16"]
+    assert entry.missing_cpu_features(flags | {"amx_bf16"}) == []
+    assert entry.missing_cpu_features(None) == [], "unknown flags: taken to be this CPU"
+    assert registry.cpu_flags.__wrapped__(tmp_path / "absent") is None
