@@ -152,9 +152,19 @@ class Conv2dCase(Case):
         return dataclasses.replace(self, **transform.fields(self), derived_from=(self, transform))
 
     def geometry(self):
-        """The reference's resolved geometry; raises ConvArgumentError if invalid."""
-        return reference.resolve(self.input_shape, self.weight_shape, self.bias_shape,
-                                 dtypes=self.dtypes, **self.arguments)
+        """The reference's resolved geometry; raises ConvArgumentError if invalid.
+        Resolved once per case (a case is immutable): every step of a property asks."""
+        resolved = self.__dict__.get("_resolved")
+        if resolved is None:
+            try:
+                resolved = reference.resolve(self.input_shape, self.weight_shape,
+                                             self.bias_shape, dtypes=self.dtypes, **self.arguments)
+            except ConvArgumentError as error:
+                resolved = error
+            self.__dict__["_resolved"] = resolved
+        if isinstance(resolved, ConvArgumentError):
+            raise resolved.with_traceback(None)
+        return resolved
 
     @property
     def dot_length(self):
