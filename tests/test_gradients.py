@@ -43,6 +43,7 @@ from hypothesis import event, given
 import reference
 from reference.staged_sums import gradient_sums, staged_error_bound
 from strategies import conv2d_cases
+from strategies.kernel_probes import with_kernel_probes
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
 from strategies.sizes import BACKWARD_WEIGHTS
 from suite.judge import (Finding, Problem, agree, agreement, as_numpy, fail_with,
@@ -94,6 +95,7 @@ def _sum_lengths(case):
 
 @conformance("gradients.exact")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",), weights=BACKWARD_WEIGHTS))
+@with_kernel_probes
 def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, model, case):
     input, weight, _ = arrays = case.arrays()
     grad_output = case.grad_output(arrays)
