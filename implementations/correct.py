@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 import reference
 from reference.memory_format import CHANNELS_LAST, output_memory_format
+from suite.device import without_vendor_library
 
 
 def _memory_format(input, weight):
@@ -36,8 +37,9 @@ def _rejected(input, weight, bias, stride, padding, dilation, groups):
 
 
 def without_mkldnn(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """torch's slow CPU path (oneDNN disabled)."""
-    with torch.backends.mkldnn.flags(enabled=False):
+    """torch's slow CPU path (oneDNN disabled; ``without_vendor_library`` does not set
+    oneDNN's TF32 flag, which ``torch.backends.mkldnn.flags`` sets with a warning)."""
+    with without_vendor_library("cpu"):
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
