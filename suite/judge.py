@@ -188,6 +188,9 @@ class Finding:
     crash: object = None  # why the call was not made: a known crash, or outside the domain
     held: list = dataclasses.field(default_factory=list)  # deviations whose condition held
     environment: dict = dataclasses.field(default_factory=dict)  # backend state of the call
+    # Where the direct model found wrong values: the worst error/bound under the
+    # transform model, which a registry entry about a fast algorithm (NNPACK) names.
+    transform_ratio: object = None
 
     @property
     def status(self):
@@ -221,9 +224,9 @@ class Finding:
         return "\n".join(f"{label:<11} {text}" for label, text in rows)
 
 
-def _facts(case, environment, output=None, error=None, problems=()):
+def _facts(case, environment, output=None, error=None, problems=(), transform_ratio=None):
     """Everything a registry condition or behaviour may name about this call."""
-    return {**case.facts(), **environment,
+    return {**case.facts(), **environment, "transform_ratio": transform_ratio,
             "raised": None if error is None else type(error).__name__,
             "message": "" if error is None else str(error),
             "out_shape": tuple(output.shape) if isinstance(output, torch.Tensor) else None,
@@ -236,7 +239,7 @@ def facts_of(finding):
     """The registry's names for the call a finding judged and what it did."""
     outcome = finding.outcome
     return _facts(finding.case, finding.environment, outcome and outcome.output,
-                  outcome and outcome.error, finding.problems)
+                  outcome and outcome.error, finding.problems, finding.transform_ratio)
 
 
 def _explained(finding, explain, environments=()):
@@ -343,12 +346,24 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
             got, expected, exact=exact, bound=bound, name="out", source="the reference",
             spread_in_planes=model.nonfinite_spreads_within_planes, overflow=overflow)
         finding.problems += problems
+        if model.kind == "direct" and any(problem.aspect == "values" for problem in problems):
+            finding.transform_ratio = _transform_ratio(case, arrays, expected, got, model)
         same = (got == expected) | (np.isnan(got) & np.isnan(expected))
         finding.lines.append(("values", f"{int(np.count_nonzero(~same))} of {got.size} elements "
                                         f"differ from the reference" + (
                                             "" if finding.ratio is None else
                                             f"; worst error/bound {finding.ratio:.3g}")))
     return _explained(finding, explain)
+
+
+def _transform_ratio(case, arrays, expected, got, model):
+    """The worst error/bound of ``got`` under the transform error model (Winograd, FFT)."""
+    fast = ErrorModel("transform", tf32=model.tf32)
+    bound = case.bound(arrays, expected, fast)
+    _, ratio = compare_values(got, expected, exact=False, bound=bound, name="out",
+                              source="the reference",
+                              overflow=case.overflow(arrays, expected, bound, fast))
+    return ratio
 
 
 def output_of(case, outcome):

@@ -50,7 +50,7 @@ CASE_NAMES = ("kind", "rule", "batch", "in_channels", "out_channels", "kernel", 
               "weight_channels_last", "transform", "formulation", "weight_shape", "geometry",
               "spelling", "exponents", "subnormal_scale")
 ENVIRONMENT_NAMES = ("device", "onednn", "threads")
-OUTCOME_NAMES = ("raised", "message", "out_shape", "out_dtype", "problems")
+OUTCOME_NAMES = ("raised", "message", "out_shape", "out_dtype", "problems", "transform_ratio")
 FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) else
              tuple(value) * (2 // max(1, len(value))),
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,

@@ -193,9 +193,12 @@ class SummaryPlugin:
 
     def registry_lines(self):
         """One line per registry entry: present here (and what it explained or kept
-        from running), fixed in this torch (stale), or not this torch's or CPU's."""
+        from running), fixed in this torch (stale), or not this torch's, CPU's or
+        implementation's."""
         import torch
         active = registry.active()
+        impl = self.config.getoption("conv2d_impl")
+        torch_itself = impl in (registry.TORCH_CONV2D, "eager")  # else: stale says nothing
         lines = []
         for entry in active.entries.values():
             status = active.status[entry.id]
@@ -211,6 +214,11 @@ class SummaryPlugin:
                 lines.append(f"not this CPU's: {entry.id} (recorded on CPUs with {entry.cpu}; "
                              f"this one lacks {' '.join(missing)}; its recheck "
                              f"{active.details.get(entry.id, 'conforms')})")
+                continue
+            if status == registry.FIXED and not torch_itself and entry.recheck_with != "torch":
+                lines.append(f"not this implementation's: {entry.id} (its recheck "
+                             f"{active.details.get(entry.id, 'conforms')} under "
+                             f"--conv2d-impl={impl}; recorded for torch's own conv2d)")
                 continue
             if status == registry.FIXED:
                 lines.append(f"STALE {entry.id}: fixed in this torch (its recheck "

@@ -60,3 +60,28 @@ def test_between_two_computations_an_infinity_on_either_side_is_accepted_where_i
         observed = problems_of(actual, other, bound=32.0, overflow=overflow(may=True),
                                against_reference=False)
         assert not observed, f"problems {observed} for {actual!r} against {other!r}"
+
+
+def test_wrong_values_carry_their_error_under_the_transform_model_for_the_registry():
+    """What lets nnpack-rounds-like-a-fast-algorithm accept NNPACK's rounding and not a
+    wrong term: a result one ulp off is within the transform bound, a dropped sample not."""
+    import torch
+
+    from case import parse
+    from suite.judge import judge
+    from suite.run import Outcome, environment
+
+    case = parse("in16x1x2x1:w1x1x1x1:s1:psame:d1:g1:float32:contiguous:exact:seed0:"
+                 "input(0=1):weight(none,0=1)")
+    arrays = case.arrays()
+    right = torch.from_numpy(case.expected(arrays)).float()
+    one_ulp, dropped = right.clone(), right.clone()
+    one_ulp[right == 1] = torch.nextafter(torch.tensor(1.0), torch.tensor(0.0))
+    dropped[-1] = 0
+    assert judge(case, Outcome(output=right, environment=environment("cpu")), arrays=arrays).transform_ratio is None
+    rounded = judge(case, Outcome(output=one_ulp, environment=environment("cpu")), arrays=arrays, explain=False)
+    wrong = judge(case, Outcome(output=dropped, environment=environment("cpu")), arrays=arrays, explain=False)
+    assert rounded.problems and rounded.transform_ratio <= 1, (
+        f"one ulp off: transform error/bound {rounded.transform_ratio}, but should be <= 1")
+    assert wrong.problems and wrong.transform_ratio > 1, (
+        f"a dropped sample: transform error/bound {wrong.transform_ratio}, but should be > 1")
