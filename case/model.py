@@ -19,6 +19,8 @@ import numpy as np
 
 import reference
 from reference import memory_format
+from reference.forward import conv2d_resolved
+from reference.numerics import magnitude_resolved
 from reference.rules import ConvArgumentError
 
 from case import descriptor, features, spellings
@@ -206,11 +208,12 @@ class Conv2dCase(Case):
         return spellings.describe(self.spelling, tensor_names, self.arguments)
 
     def expected(self, arrays):
-        """The reference's answer for the very values the implementation saw."""
-        return reference.conv2d(*arrays, **self.arguments, padding_mode=self.padding_mode)
+        """The reference's answer for the very values the implementation saw (the call's
+        geometry is resolved already: ``arrays`` have the case's shapes)."""
+        return conv2d_resolved(self.geometry(), *arrays, self.padding_mode)
 
     def magnitude(self, arrays):
-        return reference.magnitude(*arrays, **self.arguments, padding_mode=self.padding_mode)
+        return magnitude_resolved(self.geometry(), *arrays, self.padding_mode)
 
     def bound(self, arrays, expected, model):
         """Per element, the largest error a correct implementation may make under

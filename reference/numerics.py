@@ -121,11 +121,17 @@ def gamma(k, u):
 def magnitude(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
               padding_mode="zeros"):
     """M = conv2d(|x|, |w|) + |b|: the size of the largest partial sum."""
-    input, weight = np.abs(np.asarray(input)), np.abs(np.asarray(weight))
-    bias = None if bias is None else np.abs(np.asarray(bias))
+    input, weight = np.asarray(input), np.asarray(weight)
+    bias = None if bias is None else np.asarray(bias)
     geometry = resolve(input.shape, weight.shape, None if bias is None else bias.shape,
                        stride, padding, dilation, groups)
-    return conv2d_resolved(geometry, input, weight, bias, padding_mode)
+    return magnitude_resolved(geometry, input, weight, bias, padding_mode)
+
+
+def magnitude_resolved(geometry, input, weight, bias=None, padding_mode="zeros"):
+    """``magnitude`` for an already validated call."""
+    return conv2d_resolved(geometry, np.abs(input), np.abs(weight),
+                           None if bias is None else np.abs(bias), padding_mode)
 
 
 def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
