@@ -423,16 +423,39 @@ def fail_with(case, text, aspect="returned", outcome=None):
                                problems=[Problem(aspect, text)]), explain=True))
 
 
+def autograd_finding(case, what, error, environment):
+    """The finding of an autograd pass over the call (``what``: "backward", "double
+    backward", ...) that raised ``error``: the registry may explain it (problem
+    ``autograd``, the outcome's ``raised`` and ``message`` are the pass's)."""
+    return Finding(case, outcome=run.Outcome(error=error, environment=environment),
+                   environment=environment, problems=[Problem("autograd", (
+                       f"{what} raised {type(error).__name__}: {str(error)[:300]}, but should "
+                       f"compute the gradients"))])
+
+
+def fail_autograd(case, what, error, device):
+    """Fail the property for an autograd pass that raised, unless the registry explains
+    it; an explained one ends the example (rejected: it has nothing more to check)."""
+    __tracebackhide__ = True
+    require(_explained(autograd_finding(case, what, error, run.environment(device)),
+                       explain=True))
+    reject()
+
+
 def finite_differences(case, check, function, leaves, *, compared):
     """The finding of torch.autograd's finite-difference ``check`` (gradcheck or
     gradgradcheck, fast mode: one random projection, not the full Jacobian) of
-    ``function`` at ``leaves``; ``compared`` names what autograd computed."""
+    ``function`` at ``leaves``; ``compared`` names what autograd computed.  A pass
+    that raises is an autograd finding, which the registry may explain."""
     from torch.autograd.gradcheck import GradcheckError
     try:
         check(function, leaves, fast_mode=True)
     except GradcheckError as error:
         return Finding(case, problems=[Problem("values", (
             f"{compared} differs from finite differences: {str(error).splitlines()[0]}"))])
+    except Exception as error:  # noqa: BLE001 - any exception of a pass is a finding
+        return _explained(autograd_finding(case, compared, error,
+                                           run.environment(leaves[0].device.type)), explain=True)
     return Finding(case)
 
 

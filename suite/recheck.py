@@ -38,8 +38,8 @@ import torch
 from case import parse
 from strategies import domain
 from suite import registry, shared_recheck
-from suite.judge import facts_of, judge
-from suite.run import child_environment, run
+from suite.judge import autograd_finding, facts_of, judge
+from suite.run import child_environment, differentiate, run
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
@@ -232,12 +232,22 @@ def recheck_forked(entries, options):
 
 
 def recheck_here(entry, conv2d, device, model):
-    """(status, detail) of a deviation, rechecked in this process."""
+    """(status, detail) of a deviation, rechecked in this process (through its
+    ``recheck_pass``: a conforming call is then differentiated, and a pass that
+    raises is the finding)."""
     case = parse(entry.recheck)
     arrays = case.arrays()
-    tensors = case.tensors(arrays, device=device)
-    finding = judge(case, run(conv2d, case, tensors, guard=False), model=model, arrays=arrays,
-                    tensors=tensors, explain=False)
+    differentiating = entry.recheck_pass != "forward"
+    tensors = case.tensors(arrays, device=device, requires_grad=differentiating)
+    outcome = run(conv2d, case, tensors, guard=False)
+    finding = judge(case, outcome, model=model, arrays=arrays, tensors=tensors, explain=False)
+    if differentiating and not finding.problems:
+        try:
+            differentiate(outcome.output, [t for t in tensors if t is not None],
+                          double=entry.recheck_pass == "double_backward")
+        except Exception as error:  # noqa: BLE001 - what the pass raised is the observation
+            finding = autograd_finding(case, entry.recheck_pass.replace("_", " "), error,
+                                       outcome.environment)
     facts = facts_of(finding)
     if finding.problems and entry.condition_holds(facts) and entry.shows_behaviour(facts):
         return registry.PRESENT, "shows the behaviour"

@@ -56,7 +56,11 @@ FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) 
              "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
              "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
-OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with", "cpu")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with", "cpu",
+            "implementation")
+# implementation: the --conv2d-impl presets or specs (space-separated) whose behaviour
+# the entry records, for a bug of torch that only they meet (torch.compile's); under
+# any other implementation it is reported as not this implementation's.
 # cpu: the CPU features (as /proc/cpuinfo's flags name them, space-separated) the
 # entry's kernels exist for, such as "amx_bf16": on a CPU without them oneDNN runs
 # other kernels, so a recheck that does not show the entry there proves no fix.
@@ -65,9 +69,10 @@ OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_
 # calls, say), even though its own forward does not show it.
 TORCH_CONV2D = "torch.nn.functional:conv2d"
 ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck call is made in
-# How far the recheck call of a crash goes (python -m suite.run --through=PASS): the
+# How far a recheck call goes (python -m suite.run --through=PASS for a crash): the
 # call itself, then backpropagating ones through it, then through those gradients
-# again; a crash of a backward or double-backward kernel needs the longer passes.
+# again; a crash of a backward or double-backward kernel needs the longer passes, and
+# so does a deviation whose behaviour is a pass that raises (problem "autograd").
 RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
 # Not rechecked: the recheck call lies outside the kernel's declared domain, so
@@ -115,6 +120,7 @@ class Entry:
     recheck_with: str = ""  # "torch": recheck torch's F.conv2d; "": the run's implementation
     recheck_pass: str = "forward"
     cpu: str = ""
+    implementation: str = ""
 
     def __post_init__(self):
         try:
@@ -132,11 +138,9 @@ class Entry:
         if self.kind not in KINDS:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
                                 f"{self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.recheck_pass not in RECHECK_PASSES or (
-                self.recheck_pass != "forward" and self.kind != "crash"):
+        if self.recheck_pass not in RECHECK_PASSES:
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_pass "
-                                f"{self.recheck_pass!r}: a crash may name one of "
-                                f"{', '.join(RECHECK_PASSES)}, a deviation none")
+                                f"{self.recheck_pass!r} is not one of {', '.join(RECHECK_PASSES)}")
         if (self.kind in EXPLAINING) != bool(self.behaviour):
             raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a {self.kind} "
                                 f"needs a behaviour, a crash has none")
@@ -157,6 +161,10 @@ class Entry:
         if flags is None:
             return []
         return [feature for feature in self.cpu.split() if feature not in flags]
+
+    def about_another_implementation(self, spec):
+        """Whether the entry records other implementations' behaviour than ``spec``'s."""
+        return bool(self.implementation) and spec not in self.implementation.split()
 
     def condition_holds(self, facts):
         """Whether the call described by ``facts`` (case and environment) is in its region."""

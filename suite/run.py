@@ -81,7 +81,7 @@ def run(conv2d, case, tensors, *, guard=True, claimed=True):
         _monitor.finished()
 
 
-def _differentiate(output, leaves, double):
+def differentiate(output, leaves, double):
     """Backpropagate ones through ``output`` (and, ``double``, through its gradients)."""
     if not output.requires_grad:
         return
@@ -135,7 +135,7 @@ def main(argv=None):
         raised = outcome.error is not None
         if args.through != "forward" and isinstance(outcome.output, torch.Tensor):
             try:
-                _differentiate(outcome.output, [t for t in tensors if t is not None],
+                differentiate(outcome.output, [t for t in tensors if t is not None],
                                double=args.through == "double_backward")
             except Exception:  # noqa: BLE001 - an unsupported pass, not a crash
                 raised = True

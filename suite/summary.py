@@ -203,6 +203,10 @@ class SummaryPlugin:
         for entry in active.entries.values():
             status = active.status[entry.id]
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
+            if entry.about_another_implementation(impl) and not seen:
+                lines.append(f"not this implementation's: {entry.id} (recorded for "
+                             f"--conv2d-impl={entry.implementation})")
+                continue
             recorded = entry.recorded_for(torch.__version__)
             if status == registry.FIXED and (entry.kind == "difference" or not recorded):
                 lines.append(f"not this torch's: {entry.id} (recorded for torch "

@@ -46,7 +46,7 @@ from strategies import conv2d_cases
 from strategies.kernel_probes import with_kernel_probes
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
 from strategies.sizes import BACKWARD_WEIGHTS
-from suite.judge import (Finding, Problem, agree, agreement, as_numpy, fail_with,
+from suite.judge import (Finding, Problem, agree, agreement, as_numpy, fail_autograd, fail_with,
                          finite_differences, output_of, require)
 from suite.properties import conformance
 from suite.run import run
@@ -62,7 +62,10 @@ def _backward(conv2d, case, device, arrays, grad_output):
     out = output_of(case, run(conv2d, case, tensors))
     if not out.requires_grad:
         fail_with(case, "out does not require grad, but should: its input, weight and bias do")
-    out.backward(torch.from_numpy(grad_output).to(device=device, dtype=out.dtype))
+    try:
+        out.backward(torch.from_numpy(grad_output).to(device=device, dtype=out.dtype))
+    except Exception as error:  # noqa: BLE001 - any exception of a pass is a finding
+        fail_autograd(case, "backward", error, device)
     gradients = {}
     for name, tensor in zip(("input", "weight", "bias"), tensors):
         if tensor is not None:
