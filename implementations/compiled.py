@@ -47,6 +47,25 @@ import torch
 import torch.nn.functional as F
 
 NO_LIMIT = 1 << 20
+# The settings _patches changes, by module: torch 2.0 has no torch.fx.experimental._config,
+# 2.5.1 no recompile limits by these names (2.15.0 has all; releases between not measured).
+SETTINGS = {"torch._dynamo.config": ("recompile_limit", "accumulated_recompile_limit"),
+            "torch._functorch.config": ("donated_buffer",),
+            "torch.fx.experimental._config": ("use_duck_shape",)}
+
+
+def unavailable():
+    """Why this torch cannot run the compile presets as set up here, or None."""
+    import importlib
+    for module_name, names in SETTINGS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return f"torch {torch.__version__} has no {module_name}"
+        missing = [name for name in names if not hasattr(module, name)]
+        if missing:
+            return f"torch {torch.__version__} has no {module_name}.{', '.join(missing)}"
+    return None
 
 
 def _patches(duck_shape):

@@ -18,6 +18,11 @@ def load_implementation(spec):
     preset name from implementations/presets.py) names."""
     from implementations.presets import PRESETS
     if ":" not in spec and spec in PRESETS:
+        if spec.startswith("compile"):
+            from implementations.compiled import unavailable
+            if (reason := unavailable()) is not None:
+                raise ImplementationError(f"--conv2d-impl={spec}: the compile presets need the "
+                                          f"torch.compile settings they set: {reason}")
         return PRESETS[spec][0]
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute:

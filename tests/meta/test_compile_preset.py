@@ -21,6 +21,10 @@ import torch.nn.functional as F
 
 from implementations import compiled
 
+# The presets' settings exist in recent torch only (implementations/compiled.py).
+pytestmark = pytest.mark.skipif(compiled.unavailable() is not None,
+                                reason=str(compiled.unavailable()))
+
 # Y: 2x3x9x8 input; X: 3x3x7x7, same weight.  X passes Y's guards; alone, duck
 # sizing would merge X's equal sizes (N = C = kh = 3, H = W = 7) into shared symbols.
 Y = ((2, 3, 9, 8), (4, 3, 3, 3))
