@@ -36,10 +36,13 @@ class Outcome:
     environment: dict = dataclasses.field(default_factory=dict)
 
 
-def environment(device):
-    """The backend state a call runs under, as registry conditions name it."""
-    return dict(device=device, onednn=torch.backends.mkldnn.enabled,
-                threads=torch.get_num_threads())
+def environment(device, conv2d=None):
+    """The backend state a call runs under, as registry conditions name it.  An
+    implementation that switches oneDNN itself around its calls of torch declares the
+    state it calls torch in (``conv2d.onednn``), which the flag outside does not show."""
+    declared = getattr(conv2d, "onednn", None)
+    return dict(device=device, onednn=torch.backends.mkldnn.enabled if declared is None
+                else declared, threads=torch.get_num_threads())
 
 
 _monitor = monitor.Monitor()
@@ -65,7 +68,7 @@ def run(conv2d, case, tensors, *, guard=True, claimed=True):
     crash of this torch (an applying registry entry) holds for it, or (``claimed``)
     the implementation's declared domain (strategies/domain.py) does not."""
     device = tensors[0].device.type
-    state = environment(device)
+    state = environment(device, conv2d)
     if guard and claimed and case.rule() is None and not domain.active().admits(case):
         return Outcome(not_run=OutsideTheDomain, environment=state)
     if guard:

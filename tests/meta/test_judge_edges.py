@@ -85,3 +85,30 @@ def test_wrong_values_carry_their_error_under_the_transform_model_for_the_regist
         f"one ulp off: transform error/bound {rounded.transform_ratio}, but should be <= 1")
     assert wrong.problems and wrong.transform_ratio > 1, (
         f"a dropped sample: transform error/bound {wrong.transform_ratio}, but should be > 1")
+
+
+def test_nnpacks_rounding_is_explained_only_where_onednn_is_off_for_the_call():
+    """A float32 regression of oneDNN's kernels within the transform bound is no NNPACK
+    call: the entry holds only where the call ran with oneDNN off (declared or not)."""
+    import torch
+
+    from case import parse
+    from suite import registry
+    from suite.judge import facts_of, judge
+    from suite.run import Outcome, environment
+
+    entry = next(e for e in registry.load() if e.id == "nnpack-rounds-like-a-fast-algorithm")
+    known = registry.Registry([entry])
+    known.set_status({entry.id: registry.PRESENT})
+    case = parse(entry.recheck)
+    arrays = case.arrays()
+    one_ulp = torch.from_numpy(case.expected(arrays)).float()
+    one_ulp[0, 0, 0, 0] = torch.nextafter(torch.tensor(1.0), torch.tensor(0.0))
+    for onednn in (True, False):
+        state = {**environment("cpu"), "onednn": onednn}
+        finding = judge(case, Outcome(output=one_ulp, environment=state), arrays=arrays,
+                        explain=False)
+        explained = known.explain(facts_of(finding)) is entry
+        assert explained == (not onednn), (
+            f"with oneDNN {'on' if onednn else 'off'} the entry explained: {explained}, but "
+            f"should {'not ' if onednn else ''}explain one ulp off")
