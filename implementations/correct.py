@@ -70,7 +70,7 @@ def im2col_matmul(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
     padding = _pair(padding)
     n, _, h, w = x.shape
     out_h, out_w = _output_size((h, w), (kh, kw), stride, padding, dilation)
-    columns = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)
+    columns = _columns(x, (kh, kw), stride, padding, dilation, (out_h, out_w))
     columns = columns.reshape(n, groups, group_channels * kh * kw, out_h * out_w)
     rows = weight.reshape(groups, out_channels // groups, group_channels * kh * kw)
     out = torch.einsum("gok,ngkl->ngol", rows, columns)
@@ -79,6 +79,19 @@ def im2col_matmul(input, weight, bias=None, stride=1, padding=0, dilation=1, gro
         out = out + bias[:, None, None]
     out = out.contiguous(memory_format=_memory_format(input, weight))
     return out[0] if unbatched else out
+
+
+def _columns(x, kernel, stride, padding, dilation, output_size):
+    """im2col by slicing, (N, C * kh * kw, out_h * out_w): F.unfold takes no empty tensor
+    (no channels, no batch, no rows), and slices of one differentiate like any other."""
+    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel, stride, dilation, output_size
+    n, c = x.shape[:2]
+    if min(out_h, out_w, kh, kw) == 0:  # no window, or windows of no tap: nothing to slice
+        return (x.sum() * 0).expand(n, c * kh * kw, out_h * out_w)
+    x = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+    taps = [x[:, :, p * dh:p * dh + sh * (out_h - 1) + 1:sh, q * dw:q * dw + sw * (out_w - 1) + 1:sw]
+            for p in range(kh) for q in range(kw)]
+    return torch.stack(taps, dim=2).reshape(n, c * kh * kw, out_h * out_w)
 
 
 def _pair(value):
