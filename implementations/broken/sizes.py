@@ -19,9 +19,11 @@ from suite.coverage import conv_backend
 # torch 2.13.0.  Which ones do is a matter of the draws, and any change to the code
 # reshuffles those (Hypothesis also draws the integer constants of the code it has
 # loaded): where a property catches it in only some searches, the odds are noted and
-# only what catches it every time is named (the corpus, by construction).
+# only what catches it every time is named (the corpus, by construction).  gradients.exact
+# caught the channel-block, batch-chunk and wide-kernel bugs until its draws were
+# reshuffled (the 2026-12-01 whole self-check, at f86103d and after): the others named
+# here still catch them.
 EXACT, FLOAT = "forward.exact", "forward.float"
-GRADIENTS_EXACT, GRADIENTS_FLOAT = "gradients.exact", "gradients.float"
 GROUPS, VIEWS, BACKENDS = "metamorphic.groups", "layouts.views", "backends.vendor_library_off"
 
 
@@ -29,7 +31,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups):
     return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
-@broken(caught_by=[EXACT, GRADIENTS_EXACT])
+@broken(caught_by=[EXACT])
 def drops_the_tail_of_a_16_channel_block(input, weight, bias=None, stride=1, padding=0,
                                          dilation=1, groups=1):
     """With C/g above 16 and not a multiple of 16, ignores the channels of each group's
@@ -43,7 +45,7 @@ def drops_the_tail_of_a_16_channel_block(input, weight, bias=None, stride=1, pad
 
 # gradients.float drew N > 16, no multiple of 16, in 9 of 15 random searches of 200
 # examples before the dispatch regime, 6 of 15 after: not named.
-@broken(caught_by=[BACKENDS, GRADIENTS_EXACT])
+@broken(caught_by=[BACKENDS])
 def repeats_the_first_samples_in_the_last_batch_chunk(input, weight, bias=None, stride=1,
                                                       padding=0, dilation=1, groups=1):
     """With N above 16 and not a multiple of 16, the last, partial chunk of 16 samples
@@ -90,7 +92,7 @@ def _channels_last(tensor):
             and not tensor.is_contiguous())
 
 
-@broken(caught_by=[GROUPS, VIEWS, GRADIENTS_EXACT])
+@broken(caught_by=[GROUPS, VIEWS])
 def wide_kernel_on_channels_last_drops_taps_past_8(input, weight, bias=None, stride=1,
                                                    padding=0, dilation=1, groups=1):
     """On a channels_last input, a kernel wider than 8 loses the taps past the 8th
