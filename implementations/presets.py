@@ -52,6 +52,16 @@ def compiled_static(input, weight, bias=None, stride=1, padding=0, dilation=1, g
     return _compiled(False)(input, weight, bias, stride, padding, dilation, groups)
 
 
+def _compile_unavailable():
+    """Why this torch cannot run the compile presets (their settings), or None."""
+    from implementations.compiled import unavailable
+    reason = unavailable()
+    return None if reason is None else f"the compile presets need settings it lacks: {reason}"
+
+
+compiled.unavailable = compiled_static.unavailable = _compile_unavailable
+
+
 PRESETS = {
     "eager": (F.conv2d, "torch.nn.functional.conv2d (default)"),
     "eager-no-onednn": (without_mkldnn, "F.conv2d with oneDNN (mkldnn) disabled"),

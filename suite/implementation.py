@@ -18,12 +18,7 @@ def load_implementation(spec):
     preset name from implementations/presets.py) names."""
     from implementations.presets import PRESETS
     if ":" not in spec and spec in PRESETS:
-        if spec.startswith("compile"):
-            from implementations.compiled import unavailable
-            if (reason := unavailable()) is not None:
-                raise ImplementationError(f"--conv2d-impl={spec}: the compile presets need the "
-                                          f"torch.compile settings they set: {reason}")
-        return PRESETS[spec][0]
+        return _available(spec, PRESETS[spec][0])
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute:
         raise ImplementationError(
@@ -44,4 +39,13 @@ def load_implementation(spec):
     if not callable(target):
         raise ImplementationError(
             f"--conv2d-impl={spec!r}: {attribute!r} is a {type(target).__name__}, not callable")
-    return target
+    return _available(spec, target)
+
+
+def _available(spec, conv2d):
+    """``conv2d``, unless it says this torch cannot run it (``conv2d.unavailable()``: the
+    reason, or None; the compile presets need torch.compile settings old torch lacks)."""
+    reason = getattr(conv2d, "unavailable", lambda: None)()
+    if reason is not None:
+        raise ImplementationError(f"--conv2d-impl={spec}: {reason}")
+    return conv2d

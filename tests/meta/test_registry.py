@@ -79,3 +79,11 @@ def test_an_entry_for_kernels_this_cpu_lacks_is_not_called_stale(tmp_path):
     assert entry.missing_cpu_features(flags | {"amx_bf16"}) == []
     assert entry.missing_cpu_features(None) == [], "unknown flags: taken to be this CPU"
     assert registry.cpu_flags.__wrapped__(tmp_path / "absent") is None
+
+
+def test_an_entry_for_one_implementation_is_about_no_other():
+    entry = registry.Entry(**{**ENTRY, "implementation": "compile compile-static"})
+    assert not entry.about_another_implementation("compile")
+    assert entry.about_another_implementation(registry.TORCH_CONV2D)
+    assert not registry.Entry(**ENTRY).about_another_implementation("compile"), (
+        "an entry naming no implementation is about every one")
