@@ -89,7 +89,8 @@ def _columns(x, kernel, stride, padding, dilation, output_size):
     if min(out_h, out_w, kh, kw) == 0:  # no window, or windows of no tap: nothing to slice
         return (x.sum() * 0).expand(n, c * kh * kw, out_h * out_w)
     x = F.pad(x, (padding[1], padding[1], padding[0], padding[0]))
-    taps = [x[:, :, p * dh:p * dh + sh * (out_h - 1) + 1:sh, q * dw:q * dw + sw * (out_w - 1) + 1:sw]
+    rows, cols = sh * (out_h - 1) + 1, sw * (out_w - 1) + 1  # the span of one tap's reads
+    taps = [x[:, :, p * dh:p * dh + rows:sh, q * dw:q * dw + cols:sw]
             for p in range(kh) for q in range(kw)]
     return torch.stack(taps, dim=2).reshape(n, c * kh * kw, out_h * out_w)
 
