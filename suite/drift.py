@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from case import parse
-from suite.judge import as_numpy, discrepancy
+from suite.compare import discrepancy
+from suite.judge import as_numpy
 from suite.replay import (CANNOT_RUN, CONFORMS, FAILS, OneLineParser, add_implementation_arguments,
                           examine, load_implementation_arguments, read_corpus)
 from suite.summary import environment

@@ -11,7 +11,7 @@
 import numpy as np
 
 from reference.numerics import Overflow
-from suite.judge import compare_values
+from suite.compare import compare_values
 
 
 def overflow(open=False, must=False, may=False):
