@@ -440,5 +440,10 @@ class ErrorModel:
             transform_overflow(*arrays, reference, geometry=geometry, dtype=dtype, **algorithm)
             for algorithm in self.ALGORITHMS])
 
+    def with_fast_algorithms(self):
+        """This model, widened to the fast algorithms' bounds (``transform``): for a
+        call a backend is known to hand to Winograd or FFT (NNPACK)."""
+        return dataclasses.replace(self, kind="transform")
+
     def __str__(self):
         return self.kind + (" with TF32 operands" if self.tf32 else "")

@@ -9,8 +9,16 @@
   dtype overflows (reference/numerics.py ``overflow_regions``).  Zeros are
   compared without their sign: the sign of a zero sum depends on where a
   kernel starts its accumulator, which the specification leaves open.
+- ``expect(case, actual, quantity, model=...)``: a derivative (a gradient, a
+  tangent: case/derivatives.py) against the reference, equal or within the
+  bound of how a correct implementation sums it;
+- ``relation(model, calls, actual, expected, ...)``: a metamorphic relation
+  between calls of the implementation itself;
 - ``agree(case, actual, expected, ...)``: a result against another way of
-  computing the same numbers (a metamorphic relation, an adjoint).
+  computing the same numbers, with the exactness or bound given.
+Properties say what they compare; whether that is equality or which bound
+holds is decided here and by the error model (reference/numerics.py), never
+in a property.
 - ``require(finding)``: the only place a property fails.
 
 A finding that breaks the specification is matched against the registry
@@ -30,11 +38,72 @@ import torch
 from hypothesis import currently_in_test_context, event, reject
 
 from reference import memory_format
-from reference.numerics import ErrorModel
+from reference.numerics import FORMATS, ErrorModel, gamma
+from reference.staged_sums import staged_error_bound
 from suite import registry, run, summary
+from suite.compare import Problem, compare_values
 
 CHECKS = ("shape", "dtype", "memory_format", "values")
 VALUES = ("shape", "dtype", "values")
+
+
+def bitwise(case, model):
+    """Whether ``case``'s results must equal the reference bit for bit: exact-tier data
+    (every partial sum an exact integer) under an error model whose answers are sums
+    of products, so any summation order gives the same bits."""
+    return case.tier == "exact" and model.bitwise_on_exact_data
+
+
+def bound_of(case, quantity, model):
+    """Per element, the largest error of a correct ``quantity`` (case/derivatives.py)
+    under ``model``: a dot product rounded once (``model.bound``), or a sum in stages
+    (``staged_error_bound``); where the model allows fast algorithms and the quantity
+    is a sum of forward calls, those calls may each be that algorithm's, then added."""
+    if quantity.roundings is None:
+        bound = model.bound(quantity.magnitude, quantity.value, dot_length=quantity.length,
+                            dtype=case.dtype)
+    else:
+        bound = staged_error_bound(quantity.magnitude, dot_length=quantity.length,
+                                   roundings=quantity.roundings, dtype=case.dtype, tf32=model.tf32)
+    if quantity.forward_calls and model.kind != "direct":
+        algorithm = sum(case.bound(arrays, value, model) for arrays, value in quantity.forward_calls)
+        addition = gamma(1, 2.0 ** -FORMATS[case.dtype].significand) * np.abs(quantity.value)
+        bound = np.maximum(bound, algorithm + addition)
+    return bound
+
+
+def expect(case, actual, quantity, *, model, environment=None):
+    """The finding of ``actual`` (a tensor) against ``quantity``: bit for bit where
+    ``bitwise`` says so (or the quantity is structural), else within ``bound_of``."""
+    exact = quantity.structural or bitwise(case, model)
+    return agree(case, actual, quantity.value, exact=exact,
+                 bound=None if exact else bound_of(case, quantity, model), name=quantity.name,
+                 source=quantity.source, environment=environment)
+
+
+def relation(model, calls, actual, expected, *, name="out", source):
+    """The findings of a relation between calls of the implementation (a metamorphic
+    property): ``actual`` (a tensor from the calls) equals ``expected`` (NumPy, from
+    the calls) bit for bit where ``bitwise`` holds for the first call; otherwise a
+    relation holds only up to each call's rounding, so each of ``calls`` (``(case,
+    arrays, out)`` triples) is judged against the reference on its own instead."""
+    first = calls[0][0]
+    if bitwise(first, model):
+        return [agree(first, actual, expected, exact=True, name=name, source=source)]
+    return [against_reference(case, out, arrays, model) for case, arrays, out in calls]
+
+
+def against_reference(case, actual, arrays, model, *, name="out", source="the reference",
+                      environment=None):
+    """The finding of ``actual``, the case's output computed on ``arrays`` (by a call
+    ``run`` made, or another way), against the reference, as ``model`` allows."""
+    expected = case.expected(arrays)
+    if bitwise(case, model):
+        return agree(case, actual, expected, exact=True, name=name, source=source,
+                     environment=environment)
+    bound = case.bound(arrays, expected, model)
+    return agree(case, actual, expected, exact=False, bound=bound, name=name, source=source,
+                 environment=environment, overflow=case.overflow(arrays, expected, bound, model))
 
 
 def describe_call(case):
@@ -47,131 +116,6 @@ def as_numpy(tensor):
     tensor = tensor.detach().cpu()
     wide = torch.complex128 if tensor.is_complex() else torch.float64
     return tensor.to(wide).numpy()
-
-
-@dataclasses.dataclass
-class Problem:
-    """One broken expectation: ``aspect`` (shape, dtype, memory_format, values,
-    nonfinite_spread, nonfinite_missed, returned, error) and the sentence."""
-
-    aspect: str
-    text: str
-
-
-@dataclasses.dataclass
-class Discrepancy:
-    """Where and by how much a result misses what it should be."""
-
-    max_error: float
-    error: float
-    ratio: float
-    index: tuple
-    actual: complex
-    expected: complex
-    bound: float
-
-    def describe(self, name, exact):
-        """The worst element; ``exact``: judged by equality, so no bound to name."""
-        judged = "" if exact else f", bound {self.bound:.3g}, error/bound {self.ratio:.3g}"
-        return (f"worst element {name}{list(self.index)} = {self.actual!r}, expected "
-                f"{self.expected!r}: |error| {self.error:.3g}{judged} "
-                f"(max |error| anywhere {self.max_error:.3g})")
-
-
-def discrepancy(actual, expected, bound):
-    """The worst element of ``|actual - expected| / bound`` over elements where both
-    are finite (all others are judged by where they are non-finite)."""
-    with np.errstate(invalid="ignore"):
-        error = np.abs(actual - expected)
-    error = np.where(np.isfinite(actual) & np.isfinite(expected), error, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(error == 0, 0.0, error / bound)
-    index = np.unravel_index(np.argmax(ratio), ratio.shape)
-    item = lambda a: a[index].item()  # noqa: E731
-    return Discrepancy(float(error.max(initial=0)), item(error), float(ratio.max(initial=0)),
-                       tuple(int(i) for i in index), item(actual), item(expected),
-                       float(np.broadcast_to(bound, ratio.shape)[index]))
-
-
-def _first(mask):
-    return np.argwhere(mask)[0].tolist()
-
-
-def _overflowed(actual, expected, overflow, *, against_reference):
-    """(actual, expected, problems) with ``overflow`` (reference.numerics.Overflow)
-    applied.  Against the reference: where the result must overflow, expected is
-    +-inf and a wrong-signed inf is a problem; where it may, an infinity is
-    accepted; where some order may overflow, anything is.  Against another
-    computation (``against_reference`` False), an infinity on either side is
-    accepted wherever overflow is possible at all."""
-    actual, expected = actual.copy(), expected.copy()
-    problems = []
-    if against_reference:
-        sign = np.sign(expected[overflow.must])
-        expected[overflow.must] = sign * np.inf
-        wrong = overflow.must & np.isinf(actual) & (np.sign(actual) != np.sign(expected))
-        if wrong.any():
-            at = _first(wrong)
-            problems.append(Problem("values", (
-                f"out[{at}] = {actual[tuple(at)].item()!r}, but should be "
-                f"{expected[tuple(at)].item()!r}: the result overflows with the sign of the "
-                f"reference")))
-        accepted = overflow.may & np.isinf(actual)
-    else:
-        accepted = (overflow.may | overflow.must) & (np.isinf(actual) | np.isinf(expected))
-    accepted = accepted | overflow.open
-    actual[accepted], expected[accepted] = 0.0, 0.0
-    return actual, expected, problems
-
-
-def compare_values(actual, expected, *, exact, bound, name, source, spread_in_planes=False,
-                   overflow=None, against_reference=True):
-    """(problems, error/bound ratio) of ``actual`` against ``expected`` (NumPy).
-
-    Where ``expected`` is NaN, ``actual`` must be NaN; where it is infinite,
-    ``actual`` must be non-finite (a kernel may add products with zero that the
-    reference does not make, and inf * 0 is NaN); elsewhere ``actual`` must be
-    finite (``spread_in_planes``: except in a (sample, channel) plane that holds
-    a NaN or inf) and, on exact data, equal, otherwise within ``bound``.
-    ``overflow`` (where the float tier's data come near it) says where
-    infinities are due.
-    """
-    problems = []
-    if overflow is not None and overflow.any():
-        actual, expected, problems = _overflowed(actual, expected, overflow,
-                                                 against_reference=against_reference)
-    finite = np.isfinite(expected)
-    got_finite = np.isfinite(actual)
-    missed = (np.isnan(expected) & ~np.isnan(actual)) | (~finite & ~np.isnan(expected) & got_finite)
-    spread = finite & ~got_finite
-    if spread_in_planes and expected.ndim >= 2:
-        spread &= finite.all(axis=(-2, -1), keepdims=True)
-    if missed.any():
-        at = _first(missed)
-        problems.append(Problem("nonfinite_missed", (
-            f"{name} is {'finite' if np.isfinite(actual[tuple(at)]) else 'not NaN'} at "
-            f"{int(missed.sum())} of the {int((~finite).sum())} elements where {source} is NaN "
-            f"or infinite (first {name}{at} = {actual[tuple(at)].item()!r}, expected "
-            f"{expected[tuple(at)].item()!r})")))
-    if spread.any():
-        at = _first(spread)
-        problems.append(Problem("nonfinite_spread", (
-            f"{name} is NaN or infinite at {int(spread.sum())} of the {int(finite.sum())} "
-            f"elements where {source} is finite (first {name}{at} = "
-            f"{actual[tuple(at)].item()!r}, expected {expected[tuple(at)].item()!r})")))
-    worst = discrepancy(actual, expected, np.ones(expected.shape) if exact else bound)
-    if exact:
-        differing = int(np.count_nonzero((actual != expected) & finite & got_finite))
-        if differing:
-            problems.append(Problem("values", (
-                f"{name} differs from {source}: {worst.describe(name, exact=True)}; "
-                f"{differing} of {actual.size} elements differ")))
-        return problems, None
-    if worst.ratio > 1:
-        problems.append(Problem("values", (
-            f"{name} is further from {source} than rounding allows: "
-            f"{worst.describe(name, exact=False)}")))
-    return problems, worst.ratio
 
 
 @dataclasses.dataclass
@@ -317,7 +261,7 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
         return _explained(finding, explain)
 
     shape = tuple(case.output_shape)
-    exact = case.tier == "exact" and model.bitwise_on_exact_data
+    exact = bitwise(case, model)
     finding.lines.insert(0, ("expected", (
         f"returns {shape} {case.dtype}, values "
         f"{'bitwise equal to' if exact else 'within the rounding bound of'} the reference")))
@@ -496,8 +440,7 @@ def agreement(case, actual, other, arrays, model, *, name="out", source, environ
     model; otherwise each is within the rounding bound of the truth, so they are
     within twice that bound of each other.  ``environment``, ``environments``: the
     backend states of the two calls, where they differ (see ``agree``)."""
-    exact = case.tier == "exact" and model.bitwise_on_exact_data
-    if exact:
+    if bitwise(case, model):
         return agree(case, actual, other, exact=True, name=name, source=source,
                      environment=environment, environments=environments)
     expected = case.expected(arrays)

@@ -22,11 +22,10 @@ over any tile of it), which still fails any wrong term by orders of magnitude.
 from hypothesis import example, given
 
 from case import parse
-from reference import ErrorModel
 from strategies import conv2d_cases
 from suite.coverage import conv_backend
 from suite.device import without_vendor_library
-from suite.judge import agree, agreement, as_numpy, output_of, require
+from suite.judge import against_reference, agreement, as_numpy, output_of, require
 from suite.properties import conformance
 from suite.run import run
 
@@ -55,13 +54,9 @@ def test_disabling_onednn_or_cudnn_leaves_the_values_unchanged(conv2d, device, m
     disabled = output_of(case, off)
     name = f"out with the {device} vendor library (oneDNN/cuDNN) disabled"
     if backend in FAST_ALGORITHM_BACKENDS:
-        fast = ErrorModel("transform", tf32=model.tf32)
-        expected = case.expected(arrays)
-        bound = case.bound(arrays, expected, fast)
-        require(agree(case, disabled, expected, exact=False, bound=bound,
-                      name=f"{name} (torch's {backend}, a fast algorithm)",
-                      source="the reference", environment=off.environment,
-                      overflow=case.overflow(arrays, expected, bound)))
+        require(against_reference(case, disabled, arrays, model.with_fast_algorithms(),
+                                  name=f"{name} (torch's {backend}, a fast algorithm)",
+                                  environment=off.environment))
         return
     # either result may be the wrong one: the registry may explain it for either backend
     require(agreement(case, disabled, as_numpy(enabled), arrays, model, name=name,

@@ -4,10 +4,9 @@ Each property calls the implementation under test on a case and on a call
 derived from it (a slice, a split, a padded or cropped input, a dilated
 kernel) and compares the two.  The data is exact-tier (case/data.py): every
 partial sum of both calls is an exactly representable integer, so any
-correct summation order gives identical bits and the comparison is equality.
-Under an error model without bitwise answers (``transform``) a relation holds
-only up to each call's rounding, so there each call is judged against the
-reference on its own instead.  Derived calls use contiguous tensors; the
+correct summation order gives identical bits and the comparison is equality
+(under an error model without bitwise answers the judge holds each call to
+the reference on its own instead: ``suite.judge.relation``).  Derived calls use contiguous tensors; the
 original call uses any layout.
 Where the derivation is itself drawn (a split, a slice, a crop), the drawn
 case is the derived call (case/transforms.py): its descriptor replays both.
@@ -21,7 +20,7 @@ from hypothesis import given
 
 from strategies import conv2d_cases
 from strategies.metamorphic import channel_slice_cases, shifted_cases, split_cases
-from suite.judge import agree, as_numpy, output_of, require
+from suite.judge import as_numpy, output_of, relation, require
 from suite.properties import conformance
 from suite.run import run
 
@@ -46,17 +45,12 @@ def _made(conv2d, case, arrays, device):
 
 
 def _relation(model, calls, actual, expected, *, name="out", source):
-    """``actual`` (from the calls) equals ``expected`` (NumPy, from the calls) bit for bit;
-    under a model without bitwise answers, each call is judged on its own instead."""
+    """The relation ``actual == expected`` between ``calls`` (``Made``), as the judge
+    holds it under ``model``."""
     __tracebackhide__ = True
-    if model.bitwise_on_exact_data:
-        require(agree(calls[0].case, actual, expected, exact=True, name=name, source=source))
-        return
-    for made in calls:
-        reference = made.case.expected(made.arrays)
-        require(agree(made.case, made.out, reference, exact=False,
-                      bound=made.case.bound(made.arrays, reference, model),
-                      source="the reference"))
+    for finding in relation(model, [(made.case, made.arrays, made.out) for made in calls],
+                            actual, expected, name=name, source=source):
+        require(finding)
 
 
 def _derived(case, **changes):
