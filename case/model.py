@@ -290,7 +290,7 @@ class Conv2dCase(Case):
         return dataclasses.replace(self, derived_from=None, **changes)
 
     def facts(self):
-        """What a registry condition may say about this call (suite/registry.py)."""
+        """What a condition may say about this call: case/conditions.py's ``CASE_NAMES``."""
         input_shape, weight_shape = self.input_shape, self.weight_shape
         input_dtype, weight_dtype, bias_dtype = self.dtypes
         try:
@@ -302,7 +302,8 @@ class Conv2dCase(Case):
             batch=input_shape[0] if len(input_shape) == 4 else None,
             in_channels=input_shape[-3] if len(input_shape) >= 3 else None,
             out_channels=weight_shape[0] if weight_shape else None,
-            kernel=tuple(weight_shape[2:]), bias_shape=self.bias_shape, has_bias=self.has_bias,
+            kernel=tuple(weight_shape[2:]), input_shape=input_shape, weight_shape=weight_shape,
+            bias_shape=self.bias_shape, has_bias=self.has_bias,
             stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
             dtype=input_dtype, weight_dtype=weight_dtype, bias_dtype=bias_dtype,
             layout=self.layout, tier=self.tier, padding_mode=self.padding_mode,

@@ -200,8 +200,8 @@ class PerSampleCase(Case):
         return None
 
     def facts(self):
-        """What a registry condition may say about this problem (suite/registry.py)."""
+        """What a condition may say about this problem: case/conditions.py's ``CASE_NAMES``."""
         facts = self.sample_case().facts()
         facts.update(kind=self.kind, batch=self.batch, formulation=self.formulation,
-                     weight_shape=self.weight_shape)
+                     input_shape=self.input_shape, weight_shape=self.weight_shape)
         return facts

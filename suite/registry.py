@@ -23,17 +23,20 @@ the entry is about one path and says which (``recheck_onednn = "off"``: torch's
 own slow path, which the backend-equivalence property calls with oneDNN off).
 
 Conditions and behaviours are Python expressions over the names in
-``CASE_NAMES``, ``ENVIRONMENT_NAMES`` and (behaviours) ``OUTCOME_NAMES``,
-compiled when the file is read: a typo fails at once, naming the entry.
+case/conditions.py (``CASE_NAMES``, ``ENVIRONMENT_NAMES`` and, for
+behaviours, ``OUTCOME_NAMES``), compiled when the file is read: a typo fails
+at once, naming the entry.
 """
 
-import ast
 import dataclasses
 import functools
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
+
+from case.conditions import (CASE_NAMES, ENVIRONMENT_NAMES, OUTCOME_NAMES, ConditionError,
+                             compile_condition, holds)
 
 try:
     import tomllib
@@ -44,17 +47,6 @@ KNOWN_DEVIATIONS = Path(__file__).resolve().parent.parent / "tests" / "known_dev
 
 KINDS = ("deviation", "difference", "crash")
 EXPLAINING = ("deviation", "difference")  # kinds that explain a finding
-CASE_NAMES = ("kind", "rule", "batch", "in_channels", "out_channels", "kernel", "bias_shape",
-              "has_bias", "stride", "padding", "dilation", "groups", "dtype", "weight_dtype",
-              "bias_dtype", "layout", "tier", "padding_mode", "input_channels_last",
-              "weight_channels_last", "transform", "formulation", "weight_shape", "geometry",
-              "spelling", "exponents", "subnormal_scale")
-ENVIRONMENT_NAMES = ("device", "onednn", "threads")
-OUTCOME_NAMES = ("raised", "message", "out_shape", "out_dtype", "problems", "transform_ratio")
-FUNCTIONS = {"per_axis": lambda value: (value, value) if isinstance(value, int) else
-             tuple(value) * (2 // max(1, len(value))),
-             "min": min, "max": max, "len": len, "any": any, "all": all, "set": set,
-             "isinstance": isinstance, "tuple": tuple, "list": list, "int": int, "bool": bool}
 REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
 OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with", "cpu",
             "implementation")
@@ -86,20 +78,10 @@ class RegistryError(ValueError):
 
 def _expression(entry_id, field, text, names):
     try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as error:
+        return compile_condition(text, names, f"{entry_id}.{field}")
+    except ConditionError as error:
         raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {entry_id!r}, field {field!r}: "
-                            f"{error.msg}") from None
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    unknown = sorted(used - set(names) - set(FUNCTIONS))
-    if unknown:
-        raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {entry_id!r}, field {field!r}: "
-                            f"unknown names {unknown}; use {', '.join(names)}")
-    return compile(tree, f"<{entry_id}.{field}>", "eval")
-
-
-def _evaluate(code, facts):
-    return bool(eval(code, {"__builtins__": {}, **FUNCTIONS}, facts))  # noqa: S307
+                            f"{error}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,11 +150,11 @@ class Entry:
 
     def condition_holds(self, facts):
         """Whether the call described by ``facts`` (case and environment) is in its region."""
-        return _evaluate(self._condition, facts)
+        return holds(self._condition, facts)
 
     def shows_behaviour(self, facts):
         """Whether what the call did (``facts`` with the outcome's) is the recorded behaviour."""
-        return _evaluate(self._behaviour, facts)
+        return holds(self._behaviour, facts)
 
 
 @functools.lru_cache(maxsize=None)
