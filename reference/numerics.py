@@ -167,6 +167,29 @@ def error_bound(magnitude, reference, *, dot_length, dtype, accumulation=None,
     return bound
 
 
+def _without_subnormals(values, dtype):
+    """``values`` with every component below ``dtype``'s smallest normal number set to 0."""
+    if values is None:
+        return None
+    normal = FORMATS[dtype].smallest_normal
+    flush = lambda part: np.where(np.abs(part) < normal, 0.0, part)  # noqa: E731
+    if np.iscomplexobj(values):
+        return flush(values.real) + 1j * flush(values.imag)
+    return flush(values)
+
+
+def flush_error(magnitude, arrays, geometry, *, dot_length, dtype):
+    """Per element, how far flushing subnormals to zero (a kernel's declared policy:
+    FTZ/DAZ) may move a result: the terms with a subnormal operand read as zero
+    (``magnitude`` less the magnitude without them), each of the n products and the
+    additions below the accumulation's smallest normal number flushed (less than it
+    each), and the result below the output's smallest normal flushed."""
+    kept = magnitude_resolved(geometry, *(_without_subnormals(a, dtype) for a in arrays))
+    accumulated = FORMATS[ACCUMULATION.get(dtype, dtype)].smallest_normal
+    terms = (4 if dtype.startswith("complex") else 1) * (2 * max(1, dot_length) + 1)
+    return (magnitude - kept) + terms * accumulated + FORMATS[dtype].smallest_normal
+
+
 @dataclasses.dataclass(frozen=True)
 class Overflow:
     """Per element, what overflow allows (boolean arrays of the output's shape):
@@ -392,10 +415,15 @@ class ErrorModel:
       Gradients are sums of products, judged as under ``direct``.
 
     ``tf32``: float32 operands are rounded to TF32 first (CUDA with TF32 allowed).
+    ``flushes_subnormals``: the kernel declares that it flushes subnormal operands,
+    products and results to zero (case/domain.py ``subnormals = "flush"``): a
+    forward result may then be off by ``flush_error`` more, and data that reach
+    the subnormal range are not bitwise.
     """
 
     kind: str = "direct"
     tf32: bool = False
+    flushes_subnormals: bool = False
 
     KINDS = ("direct", "transform")
     ALGORITHMS = (dict(algorithm="winograd", tile=2), dict(algorithm="winograd", tile=4),
@@ -422,6 +450,9 @@ class ErrorModel:
         largest of the fast algorithms' ``transform_error_bound``s."""
         direct = error_bound(magnitude, reference, dot_length=dot_length, dtype=dtype, bias=bias,
                              tf32=self.tf32)
+        if self.flushes_subnormals and arrays is not None:
+            direct = direct + flush_error(magnitude, arrays, geometry, dot_length=dot_length,
+                                          dtype=dtype)
         if self.kind == "direct" or arrays is None:
             return direct
         input, weight, bias_vector = arrays
@@ -446,4 +477,5 @@ class ErrorModel:
         return dataclasses.replace(self, kind="transform")
 
     def __str__(self):
-        return self.kind + (" with TF32 operands" if self.tf32 else "")
+        return (self.kind + (" with TF32 operands" if self.tf32 else "")
+                + (", subnormals flushed" if self.flushes_subnormals else ""))

@@ -1,6 +1,6 @@
 """The drawn case: a problem's sizes, then its data features and its call's spelling.
 
-``conv2d_cases`` is strategies/problems.py's (same arguments: the sizes and
+``conv2d_cases`` is strategies/problems.py's ``conv2d_problems`` (same arguments: the sizes and
 arguments of the problem) followed by strategies/data.py's draws: every case
 gets a spelling of its call and, unless ``shaped=False``, each tensor's
 density, sign pattern and special values; ``magnitudes`` chooses the scale
@@ -22,13 +22,13 @@ def conv2d_cases(*, magnitudes=("unit",), shaped=True, spellings=data.SPELLINGS,
     - ``magnitudes``: the scale regimes drawn (strategies/data.py ``MAGNITUDES``);
     - ``shaped``: also draw density, sign pattern and special values;
     - ``spellings``: the call spellings drawn (case/spellings.py);
-    - ``problem_bounds``: ``strategies.problems.conv2d_cases``'s arguments.
+    - ``problem_bounds``: ``strategies.problems.conv2d_problems``'s arguments.
 
     >>> conv2d_cases(magnitudes=("subnormal_input",)).example()  # doctest: +SKIP
     parse('in1x2x3x3:w2x2x1x1:s1:p0:d1:g1:float32:contiguous:exact:seed7:input(e-140)')
     """
     data.validate_magnitudes(magnitudes)
-    return _with_data_and_spelling(problems.conv2d_cases(**problem_bounds), tuple(magnitudes),
+    return _with_data_and_spelling(problems.conv2d_problems(**problem_bounds), tuple(magnitudes),
                                    shaped, data.call_spellings(spellings))
 
 

@@ -1,6 +1,6 @@
 """Per-sample problems, valid by construction.
 
-Each sample's own call is drawn by ``conv2d_cases`` (batch 1, contiguous), so
+Each sample's own call is drawn by ``conv2d_problems`` (batch 1, contiguous), so
 per-sample problems reach the corners the rest of the suite reaches: every
 padding form including 'same', dilation, strides that leave a remainder,
 kernels that fill the padded input, grouped and depthwise weights.  The
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from case import TIERS, PerSampleCase
 from case.formulations import FORMULATIONS
-from strategies.problems import conv2d_cases
+from strategies.problems import conv2d_problems
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -29,7 +29,7 @@ def _check_positive(name, value):
 
 
 def _samples(dtypes, tiers, max_groups, bounds):
-    return conv2d_cases(dtypes=dtypes, layouts=("contiguous",), tiers=tiers, max_batch=1,
+    return conv2d_problems(dtypes=dtypes, layouts=("contiguous",), tiers=tiers, max_batch=1,
                         max_groups=max_groups, unbatched=False, empty_batch=False,
                         **{**SAMPLE_BOUNDS, **bounds})
 
@@ -40,10 +40,10 @@ def per_sample_cases(*, formulations=tuple(FORMULATIONS), dtypes=FLOAT_DTYPES, t
 
     - ``formulations``: the ways (case/formulations.py) the implementation is asked
       to compute them;
-    - ``dtypes``, ``tiers``: as for ``conv2d_cases``;
+    - ``dtypes``, ``tiers``: as for ``conv2d_problems``;
     - ``max_batch``: N is drawn from 1..max_batch (an empty batch has no samples);
     - ``max_groups``: g of each sample's call, 1..max_groups (1 for ungrouped);
-    - ``sample_bounds``: other ``conv2d_cases`` bounds (default ``SAMPLE_BOUNDS``).
+    - ``sample_bounds``: other ``conv2d_problems`` bounds (default ``SAMPLE_BOUNDS``).
 
     >>> per_sample_cases(tiers=("exact",)).example()  # doctest: +SKIP
     parse('in3x4x5x5:w3x2x2x3x3:s1:p1:d1:g2:float64:contiguous:exact:seed9:loop')

@@ -18,12 +18,12 @@ from hypothesis import currently_in_test_context, event
 from hypothesis import strategies as st
 
 from case import DTYPES, LAYOUTS, TIERS, Conv2dCase
-from strategies import domain, sizes
+from case import domain
+from strategies import inside_domain, sizes
 from strategies.arguments import argument_forms
 
 VALUE_DTYPES = tuple(dtype for dtype in DTYPES if dtype != "bool")
-BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
-PADDING_KINDS = ("numbers", "same", "valid")
+PADDING_KINDS = domain.PADDING_KINDS
 # For gradcheck's and gradgradcheck's finite differences: float64, few elements to
 # perturb, no empty batch (gradcheck refuses its zero strides; nothing to perturb).
 FINITE_DIFFERENCE_BOUNDS = dict(
@@ -48,7 +48,7 @@ def _pairs(draw, low, high):
     return (first, draw(st.integers(low, high))) if differ else (first, first)
 
 
-def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch=33,
+def conv2d_problems(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch=33,
                  max_groups=64, max_group_channels=1024, max_multiplier=65, max_kernel=31,
                  max_dilation=3, max_stride=4, max_extra=64, unbatched=True,
                  empty_batch=True, paddings=PADDING_KINDS, regimes=REGIMES,
@@ -74,10 +74,10 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
 
     The bounds hold in every regime: a regime whose sizes exceed them draws
     the largest that fit.  Under a declared domain (``--conv2d-domain``:
-    strategies/domain.py) every problem is drawn inside it; a property whose
+    case/domain.py) every problem is drawn inside it; a property whose
     own choices the domain leaves out entirely is skipped, saying which.
 
-    >>> conv2d_cases(dtypes=("float64",), tiers=("exact",)).example()  # doctest: +SKIP
+    >>> conv2d_problems(dtypes=("float64",), tiers=("exact",)).example()  # doctest: +SKIP
     parse('in1x2x5x4:w4x1x3x1:s1:p(1,0):d1:g2:float64:contiguous:exact:seed7')
     """
     _check_choices("dtypes", dtypes, VALUE_DTYPES)
@@ -99,18 +99,18 @@ def conv2d_cases(*, dtypes=VALUE_DTYPES, layouts=LAYOUTS, tiers=TIERS, max_batch
         raise ValueError(f"budget={budget!r}: must be an int >= {sizes.SMALLEST_BUDGET}")
     claimed = domain.active() if claimed is None else claimed
     try:
-        choices = domain.narrowed(claimed, dtypes=dtypes, layouts=layouts, paddings=paddings,
+        choices = inside_domain.narrowed(claimed, dtypes=dtypes, layouts=layouts, paddings=paddings,
                                   max_batch=max_batch, unbatched=unbatched,
                                   empty_batch=empty_batch)
-    except domain.NothingToDraw as error:
-        return domain.nothing_to_draw(str(error))
+    except inside_domain.NothingToDraw as error:
+        return inside_domain.nothing_to_draw(str(error))
     bounds = sizes.Bounds.of(**dict(bounds, max_batch=choices["max_batch"]), max_extra=max_extra)
     if bounds == bounds.tiny() and "tiny" in regimes:
         regimes = ("tiny",)  # nothing larger fits: the other regimes would repeat it
     weights = {name: weight for name, weight in weights.items() if name in regimes}
     if not any(weights.values()):
         raise ValueError(f"weights={weights!r}: the regimes drawn need a weight above 0")
-    return domain.inside(_cases(choices["dtypes"], choices["layouts"], tiers, bounds,
+    return inside_domain.inside(_cases(choices["dtypes"], choices["layouts"], tiers, bounds,
                                 choices["unbatched"], choices["empty_batch"], choices["paddings"],
                                 sizes.weighted(weights), budget), claimed)
 
@@ -146,7 +146,7 @@ def _cases(draw, dtypes, layouts, tiers, bounds, unbatched, empty_batch, padding
     batch = drawn.batch
     spatial = (drawn.in_channels, drawn.height, drawn.width)
     layout_choices = [layout for layout in layouts
-                      if batch is not None or layout not in BATCHED_ONLY_LAYOUTS]
+                      if batch is not None or layout not in inside_domain.BATCHED_ONLY_LAYOUTS]
     return Conv2dCase(
         input_shape=spatial if batch is None else (batch, *spatial),
         weight_shape=(drawn.out_channels, drawn.group_channels, *drawn.kernel),

@@ -19,18 +19,6 @@ import pytest
 from case import parse
 from suite import monitor, run
 
-# Seconds a call may take.  The slowest calls of the default run on this
-# project's 2-core machine took about 1 s (a per-sample formulation of the seed
-# note's C=1024 problem); torch.compile's first call takes about 20 s, so the
-# ``compile`` preset needs a larger limit (README).
-DEFAULT_TIMEOUT = 60.0
-
-
-def add_options(group):
-    group.addoption("--conv2d-call-timeout", default=DEFAULT_TIMEOUT, type=float, metavar="SECONDS",
-                    help=f"end a call that does not return within SECONDS as a hang (the run "
-                         f"goes on under xdist; default: {DEFAULT_TIMEOUT:g})")
-
 
 class CrashNames:
     """pytest plugin: call files and time limits in the workers, reports in the controller."""

@@ -35,8 +35,9 @@ import torch
 from case import parse
 from suite.compare import discrepancy
 from suite.judge import as_numpy
-from suite.replay import (CANNOT_RUN, CONFORMS, FAILS, OneLineParser, add_implementation_arguments,
-                          examine, load_implementation_arguments, read_corpus)
+from suite import options
+from suite.replay import (CANNOT_RUN, CONFORMS, FAILS, OneLineParser, examine,
+                          load_implementation_arguments, read_corpus)
 from suite.summary import environment
 
 SAMPLE = 300
@@ -69,8 +70,8 @@ def _outcome(finding):
     """What a call did, as JSON-able facts (the output itself is stored apart)."""
     output, error = finding.outcome.output, finding.outcome.error
     facts = {"status": finding.status + (f" {finding.deviation.id}" if finding.deviation else "")}
-    if finding.crash is not None:
-        facts["not_run"] = finding.crash.id
+    if finding.not_run is not None:
+        facts["not_run"] = finding.not_run.id
     elif error is not None:
         facts["raised"] = type(error).__name__
     elif isinstance(output, torch.Tensor):
@@ -127,9 +128,9 @@ def compare(path, conv2d, spec, device, model):
         case = parse(descriptor)
         finding = examine(conv2d, case, device, model)
         new = _outcome(finding)
-        if finding.crash is not None or "not_run" in old:
+        if finding.not_run is not None or "not_run" in old:
             not_run.append(f"`{descriptor}`: known crash "
-                           f"{(finding.crash.id if finding.crash else old['not_run'])}")
+                           f"{(finding.not_run.id if finding.not_run else old['not_run'])}")
             continue
         if finding.failed:
             failures.append(f"`{descriptor}`: {finding.message()}")
@@ -194,7 +195,7 @@ def main(argv=None):
     parser = OneLineParser(prog="python -m suite.drift", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("record", "compare"))
     parser.add_argument("path", help="the .npz file to write (record) or read (compare)")
-    add_implementation_arguments(parser)
+    options.add_to_parser(parser)
     parser.add_argument("--sample", type=int, default=SAMPLE, metavar="N",
                         help=f"record: sampled cases besides the corpus (default {SAMPLE})")
     parser.add_argument("--report", metavar="PATH", help="compare: also write the report here "

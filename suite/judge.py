@@ -33,10 +33,12 @@ Every problem reads ``what was observed, but should be what [for which call]``.
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from hypothesis import currently_in_test_context, event, reject
 
+from case import domain
 from reference import memory_format
 from reference.numerics import FORMATS, ErrorModel, gamma
 from reference.staged_sums import staged_error_bound
@@ -47,11 +49,23 @@ CHECKS = ("shape", "dtype", "memory_format", "values")
 VALUES = ("shape", "dtype", "values")
 
 
+class NotClaimed:
+    """Why a finding is not judged: the implementation does not claim that aspect
+    (its declared domain's ``[claims]``, case/domain.py)."""
+
+    def __init__(self, claim, what):
+        self.id = f"not-claimed-{claim.replace('.', '-').replace('_', '-')}"
+        self.observed = f"the implementation does not claim {what} ([claims] {claim})"
+
+
 def bitwise(case, model):
     """Whether ``case``'s results must equal the reference bit for bit: exact-tier data
     (every partial sum an exact integer) under an error model whose answers are sums
-    of products, so any summation order gives the same bits."""
-    return case.tier == "exact" and model.bitwise_on_exact_data
+    of products, so any summation order gives the same bits (unless the kernel
+    flushes subnormals and the data reach them)."""
+    if case.tier != "exact" or not model.bitwise_on_exact_data:
+        return False
+    return not (model.flushes_subnormals and case.facts()["subnormal_scale"])
 
 
 def bound_of(case, quantity, model):
@@ -129,7 +143,9 @@ class Finding:
     outcome: object = None
     ratio: object = None  # the worst element's error/bound, where a bound judged it
     deviation: object = None  # the registry entry that explains the problems
-    crash: object = None  # why the call was not made: a known crash, or outside the domain
+    # Why the call was not made, or is not judged: a known crash of this torch, a call
+    # outside the declared domain, an aspect the kernel does not claim (case/domain.py).
+    not_run: object = None
     held: list = dataclasses.field(default_factory=list)  # deviations whose condition held
     environment: dict = dataclasses.field(default_factory=dict)  # backend state of the call
     # Where the direct model found wrong values: the worst error/bound under the
@@ -138,7 +154,7 @@ class Finding:
 
     @property
     def status(self):
-        if self.crash is not None:
+        if self.not_run is not None:
             return "not run"
         if self.problems:
             return "deviation" if self.deviation is not None else "fails"
@@ -149,8 +165,8 @@ class Finding:
         return self.status == "fails"
 
     def verdict(self):
-        if self.crash is not None:
-            return f"NOT RUN: {self.crash.id} ({self.crash.observed})"
+        if self.not_run is not None:
+            return f"NOT RUN: {self.not_run.id} ({self.not_run.observed})"
         if self.deviation is not None:
             return (f"KNOWN DEVIATION {self.deviation.id}: {self.deviation.observed}; "
                     f"reason: {self.deviation.reason}")
@@ -210,13 +226,17 @@ def _describe_tensor(tensor):
             f"strides {tensor.stride()}")
 
 
-def _error_problems(rule, output, error):
-    """For a call the rules reject: the right exception, with torch's fragment."""
-    should = f"should raise {rule.torch_error.__name__} because {rule.statement}"
+def _error_problems(rule, output, error, claims):
+    """For a call the rules reject: the right exception, with torch's fragment (an
+    implementation that claims only "any" error: some exception)."""
+    wanted = rule.torch_error.__name__ if claims.errors == "torch" else "an exception"
+    should = f"should raise {wanted} because {rule.statement}"
     if error is None:
         returned = (f"a tensor of shape {tuple(output.shape)}" if isinstance(output, torch.Tensor)
                     else f"a {type(output).__name__}")
         return [Problem("error", f"returned {returned}, but {should}")]
+    if claims.errors == "any":
+        return []
     if not isinstance(error, rule.torch_error):
         return [Problem("error", f"raised {type(error).__name__}: {str(error)[:300]}, but "
                                  f"{should}")]
@@ -247,17 +267,21 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
     """
     finding = Finding(case, outcome=outcome, environment=outcome.environment)
     if outcome.not_run is not None:
-        finding.crash = outcome.not_run
+        finding.not_run = outcome.not_run
         return finding
     output, error = outcome.output, outcome.error
     finding.lines.append(("actual", f"raised {type(error).__name__}: {str(error)[:300]}"
                           if error is not None else f"returned {_describe_tensor(output)}"))
     rule = case.rule()
+    claims = domain.active().claims
     if rule is not None:
+        if claims.errors == "none":
+            finding.not_run = NotClaimed("errors", "how it rejects invalid calls")
+            return finding
         fragment = f" matching /{rule.fragment.pattern}/" if rule.fragment else ""
         finding.lines.insert(0, ("expected", f"raises {rule.torch_error.__name__}{fragment}, "
                                              f"because {rule.statement} (rule {rule.value})"))
-        finding.problems = _error_problems(rule, output, error)
+        finding.problems = _error_problems(rule, output, error, claims)
         return _explained(finding, explain)
 
     shape = tuple(case.output_shape)
@@ -277,7 +301,7 @@ def judge(case, outcome, *, model=ErrorModel(), arrays=None, tensors=None, check
     if "dtype" in checks and str(output.dtype) != f"torch.{case.dtype}":
         finding.problems.append(Problem("dtype", f"out.dtype={output.dtype}, but should be "
                                                  f"torch.{case.dtype}"))
-    if "memory_format" in checks:
+    if "memory_format" in checks and claims.memory_format == "torch":
         tensors = case.tensors(arrays) if tensors is None else tensors
         finding.problems += _format_problems(case, output, tensors)
     if "values" in checks and tuple(output.shape) == shape and output.numel():
@@ -406,7 +430,7 @@ def finite_differences(case, check, function, leaves, *, compared):
 def judge_outside(case, outcome):
     """The finding of a valid call outside a kernel's declared domain, where the
     domain says ``outside = "raise"``: the kernel must raise, any exception."""
-    finding = Finding(case, outcome=outcome, crash=outcome.not_run,
+    finding = Finding(case, outcome=outcome, not_run=outcome.not_run,
                       environment=outcome.environment)
     if outcome.not_run is None and outcome.error is None:
         finding.problems.append(Problem("returned", (
@@ -424,10 +448,12 @@ def require(finding):
     """
     __tracebackhide__ = True
     summary.observe(finding)
-    if finding.crash is not None:
+    if finding.not_run is not None:
         if currently_in_test_context():
-            event(f"not run: {finding.crash.id}")
+            event(f"not run: {finding.not_run.id}")
             reject()
+        if isinstance(finding.not_run, (NotClaimed, run.OutsideTheDomain)):
+            pytest.skip(f"{finding.not_run.observed} [{describe_call(finding.case)}]")
         return
     if finding.failed:
         raise AssertionError(finding.message())

@@ -16,12 +16,40 @@ from pathlib import Path
 
 import pytest
 
+from case import domain
+
 MARK = "conv2d_property"
+
+
+CLAIMS_MARK = "conv2d_claims"
 
 
 def conformance(property_id):
     """Mark a test as the conformance property ``property_id``."""
     return getattr(pytest.mark, MARK)(property_id)
+
+
+def needs(*claims):
+    """Mark a property (or one parametrization) as being about ``claims`` beyond values
+    (case/domain.py ``Claims.lacks``: "autograd.backward", "errors", "vmap", ...): an
+    implementation whose declared domain does not make them skips it, saying so."""
+    return getattr(pytest.mark, CLAIMS_MARK)(*claims)
+
+
+def claims_of(case):
+    """The claims a case's own check is about: rejecting an invalid call ("errors"),
+    running under torch.func.vmap (the vmap formulation of a per-sample case)."""
+    if case.rule() is not None:
+        return ("errors",)
+    if getattr(case, "formulation", None) == "vmap":
+        return ("vmap",)
+    return ()
+
+
+def missing_claims(item, claims):
+    """The claims ``item`` is about that ``claims`` (a ``Claims``) does not make."""
+    needed = [claim for mark in item.iter_markers(CLAIMS_MARK) for claim in mark.args]
+    return claims.lacks(needed)
 
 
 def property_id(item):
@@ -69,6 +97,12 @@ class PropertyPlugin:
             names(chosen, ids[item.nodeid]) for chosen in self.chosen)]
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
+
+    def pytest_runtest_setup(self, item):
+        lacking = missing_claims(item, domain.active().claims)
+        if lacking:
+            pytest.skip(f"the implementation does not claim {', '.join(lacking)} ([claims] of "
+                        f"its declared domain)")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

@@ -36,10 +36,11 @@ import pytest
 import torch
 
 from case import parse
-from strategies import domain
+from case import domain
 from suite import registry, shared_recheck
 from suite.judge import autograd_finding, facts_of, judge
 from suite.run import child_environment, differentiate, run
+from suite.torch_calls import reaches_torch
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
@@ -165,6 +166,7 @@ class Fork:
         for stream in (self.stdout, self.stderr):
             stream.seek(0)
             texts.append(stream.read())
+            stream.close()
         return code, *texts
 
 
@@ -189,7 +191,8 @@ def _crash_result(entry, fork):
 
 def _deviations_fork(entries, options):
     def work():
-        args, conv2d, model = child_environment("python -m suite.recheck", options, "ids")
+        args, setup = child_environment("python -m suite.recheck", options, "ids")
+        conv2d, model = setup.conv2d, setup.model
         print(json.dumps({entry.id: recheck_here(entry, conv2d, args.device, model)
                           for entry in entries}))
         return 0
@@ -213,9 +216,41 @@ def _deviations_result(entries, options, fork):
     return found
 
 
+def _probe_fork(entries, options):
+    def work():
+        args, setup = child_environment("python -m suite.recheck", options, "ids")
+        cases = {entry.id: parse(entry.recheck) for entry in entries}
+        print(json.dumps({entry_id: reaches_torch(setup.conv2d, case,
+                                                    case.tensors(device=args.device))
+                          for entry_id, case in cases.items()}))
+        return 0
+    return Fork(work)
+
+
+def _not_called(entries, options):
+    """{id: (NOT_CALLED, detail)} of torch's entries whose recheck call the implementation
+    never hands to torch's convolution (suite/torch_calls.py; none for torch's own
+    conv2d).  A probe that dies says nothing: those entries are rechecked as usual."""
+    spec = next((option.partition("=")[2] for option in options
+                 if option.startswith("--conv2d-impl=")), registry.TORCH_CONV2D)
+    torch_entries = [entry for entry in entries if entry.source == "torch"]
+    if spec in (registry.TORCH_CONV2D, "eager") or not torch_entries:
+        return {}
+    code, stdout, _ = _probe_fork(torch_entries, options).wait()
+    if code != 0:
+        return {}
+    reached = json.loads(stdout.strip().splitlines()[-1])
+    return {entry_id: (registry.NOT_CALLED, "its recheck call does not reach torch's "
+                                            "convolution under this implementation")
+            for entry_id, reaches in reached.items() if not reaches}
+
+
 def recheck_forked(entries, options):
-    """{id: (status, detail)}: each crash, and each group of deviations that share
-    their options, rechecked side by side in a fork of this process."""
+    """{id: (status, detail)}: torch's entries that the implementation never hands to
+    torch not called; each crash, and each group of deviations that share their
+    options, rechecked side by side in a fork of this process."""
+    found = _not_called(entries, options)
+    entries = [entry for entry in entries if entry.id not in found]
     groups = {}
     for entry in entries:
         if entry.kind in registry.EXPLAINING:
@@ -224,7 +259,6 @@ def recheck_forked(entries, options):
                for entry in entries if entry.kind == "crash"]
     forks = [(group, group_options, _deviations_fork(group, group_options))
              for group_options, group in groups.items()]
-    found = {}
     for group, group_options, fork in forks:
         found.update(_deviations_result(group, group_options, fork))
     found.update({entry.id: _crash_result(entry, fork) for entry, fork in crashes})
@@ -259,8 +293,8 @@ class RegistryPlugin:
     """pytest plugin: recheck every entry once, in the controlling process, before
     any property runs, and hand the result to every xdist worker."""
 
-    def __init__(self, config, options):
-        entries = registry.load()
+    def __init__(self, config, options, deviations=None):
+        entries = registry.load_all(deviations)
         rechecker = Rechecker(options)
         self.registry = registry.activate(registry.Registry(entries, recheck=rechecker))
         shared = config.getoption("conv2d_registry_status", None)
@@ -283,7 +317,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     ids = [arg for arg in argv if not arg.startswith("--")]
     options = [arg for arg in argv if arg.startswith("--")]
-    entries = {entry.id: entry for entry in registry.load()}
+    _, setup = child_environment("python -m suite.recheck", options, "ids")
+    entries = {entry.id: entry for entry in registry.load_all(setup.deviations)}
     try:
         found = recheck_forked([entries[entry_id] for entry_id in ids], options)
     except CannotRecheck as error:

@@ -30,6 +30,8 @@ at once, naming the entry.
 
 import dataclasses
 import functools
+import importlib.metadata
+import re
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -47,7 +49,11 @@ KNOWN_DEVIATIONS = Path(__file__).resolve().parent.parent / "tests" / "known_dev
 
 KINDS = ("deviation", "difference", "crash")
 EXPLAINING = ("deviation", "difference")  # kinds that explain a finding
-REQUIRED = ("id", "kind", "torch", "measured", "condition", "observed", "reason", "recheck")
+REQUIRED = ("id", "kind", "measured", "condition", "observed", "reason", "recheck")
+# The releases an entry was recorded for: torch's registry names torch versions
+# ("torch"), a kernel's own registry (--conv2d-deviations) its distribution and versions
+# ("framework" = "onnxruntime>=1.20").
+RELEASES = {"torch": "torch", "kernel": "framework"}
 OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with", "cpu",
             "implementation")
 # implementation: the --conv2d-impl presets or specs (space-separated) whose behaviour
@@ -67,6 +73,9 @@ ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck ca
 # so does a deviation whose behaviour is a pass that raises (problem "autograd").
 RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
+# A torch entry whose recheck call the implementation under test never hands to
+# torch's convolution (suite/torch_calls.py): it cannot inherit the entry there.
+NOT_CALLED = "not called"
 # Not rechecked: the recheck call lies outside the kernel's declared domain, so
 # the kernel does not claim it (and no call in a region outside it is made).
 OUTSIDE = "outside the declared domain"
@@ -76,26 +85,27 @@ class RegistryError(ValueError):
     """The registry file cannot be used; the message names the entry and the field."""
 
 
-def _expression(entry_id, field, text, names):
+def _expression(where, field, text, names):
     try:
-        return compile_condition(text, names, f"{entry_id}.{field}")
+        return compile_condition(text, names, f"{where}.{field}")
     except ConditionError as error:
-        raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {entry_id!r}, field {field!r}: "
-                            f"{error}") from None
+        raise RegistryError(f"{where}, field {field!r}: {error}") from None
 
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One thing torch does that the specification does not say."""
+    """One thing torch (or, in a kernel's own registry, that kernel) does that the
+    specification does not say."""
 
     id: str
     kind: str
-    torch: str
     measured: str
     condition: str
     observed: str
     reason: str
     recheck: str
+    torch: str = ""
+    framework: str = ""
     behaviour: str = ""
     upstream: str = ""
     recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
@@ -103,39 +113,62 @@ class Entry:
     recheck_pass: str = "forward"
     cpu: str = ""
     implementation: str = ""
+    source: str = "torch"  # whose registry: "torch", or "kernel" (--conv2d-deviations)
+    file: str = dataclasses.field(default=KNOWN_DEVIATIONS.name, compare=False)
 
     def __post_init__(self):
+        where = f"{self.file}: entry {self.id!r}"
+
+        def check(holds, message):
+            if not holds:
+                raise RegistryError(f"{where}: {message}")
+        distribution, releases = self.releases_field()
         try:
-            object.__setattr__(self, "_releases", SpecifierSet(self.torch))
+            name, specifier = _distribution_and_specifier(distribution, releases)
+            object.__setattr__(self, "_releases", (name, SpecifierSet(specifier)))
         except InvalidSpecifier:
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: torch "
-                                f"{self.torch!r} is not a version specifier such as "
-                                f"'>=2.2, <2.15'") from None
-        if self.recheck_with not in ("", "torch"):
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_with "
-                                f"{self.recheck_with!r}: 'torch' or nothing")
-        if self.recheck_onednn not in ("", *ONEDNN_STATES):
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_onednn "
-                                f"{self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
-        if self.kind not in KINDS:
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: kind "
-                                f"{self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.recheck_pass not in RECHECK_PASSES:
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: recheck_pass "
-                                f"{self.recheck_pass!r} is not one of {', '.join(RECHECK_PASSES)}")
-        if (self.kind in EXPLAINING) != bool(self.behaviour):
-            raise RegistryError(f"{KNOWN_DEVIATIONS.name}: entry {self.id!r}: a {self.kind} "
-                                f"needs a behaviour, a crash has none")
+            check(False, f"{RELEASES[self.source]} {releases!r} is not a version specifier "
+                         f"such as '>=2.2, <2.15'")
+        check(self.recheck_with in ("", "torch"),
+              f"recheck_with {self.recheck_with!r}: 'torch' or nothing")
+        check(self.recheck_onednn in ("", *ONEDNN_STATES),
+              f"recheck_onednn {self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
+        check(self.kind in KINDS, f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        check(self.recheck_pass in RECHECK_PASSES,
+              f"recheck_pass {self.recheck_pass!r} is not one of {', '.join(RECHECK_PASSES)}")
+        check((self.kind in EXPLAINING) == bool(self.behaviour),
+              f"a {self.kind} needs a behaviour, a crash has none")
         object.__setattr__(self, "_condition", _expression(
-            self.id, "condition", self.condition, CASE_NAMES + ENVIRONMENT_NAMES))
+            where, "condition", self.condition, CASE_NAMES + ENVIRONMENT_NAMES))
         if self.behaviour:
             object.__setattr__(self, "_behaviour", _expression(
-                self.id, "behaviour", self.behaviour,
+                where, "behaviour", self.behaviour,
                 CASE_NAMES + ENVIRONMENT_NAMES + OUTCOME_NAMES))
 
+    def releases_field(self):
+        """(the field naming the releases it was recorded for, its text)."""
+        field = RELEASES[self.source]
+        return field, getattr(self, field)
+
+    @property
+    def releases(self):
+        """The releases it was recorded for, as the entry says them: 'torch >=2.2'."""
+        field, text = self.releases_field()
+        return f"torch {text}" if field == "torch" else text
+
+    def recorded_here(self):
+        """Whether the entry was recorded for the release installed here."""
+        name, specifier = self._releases
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+        return Version(installed).public in specifier
+
     def recorded_for(self, version):
-        """Whether the entry was recorded for torch ``version`` (local tags ignored)."""
-        return Version(version).public in self._releases
+        """Whether the entry was recorded for ``version`` of its distribution (local tags
+        ignored)."""
+        return Version(version).public in self._releases[1]
 
     def missing_cpu_features(self, flags):
         """The features of ``cpu`` that the CPU with ``flags`` lacks (none where its
@@ -168,26 +201,54 @@ def cpu_flags(cpuinfo="/proc/cpuinfo"):
     return None if line is None else frozenset(line.partition(":")[2].split())
 
 
+def _distribution_and_specifier(field, text):
+    """("torch", ">=2.2") for a torch entry's text, ("jax", ">=0.10") for "jax>=0.10"."""
+    if field == "torch":
+        return "torch", text
+    name = re.match(r"\s*([A-Za-z0-9_.-]*)", text).group(1)
+    if not name:
+        raise InvalidSpecifier(text)
+    return name, text[len(name):].strip() or ">=0"
+
+
 @functools.lru_cache(maxsize=None)
-def load(path=KNOWN_DEVIATIONS):
-    """Every entry of the registry file, checked."""
+def load(path=KNOWN_DEVIATIONS, source="torch"):
+    """Every entry of the registry file at ``path``, checked; ``source`` "torch" for
+    torch's registry, "kernel" for a kernel's own (its entries name a ``framework``)."""
     name = Path(path).name
     try:
         entries = tomllib.loads(Path(path).read_text()).get("entry", [])
+    except OSError as error:
+        raise RegistryError(f"{path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise RegistryError(f"{name}: {error}") from None
+    required = (*REQUIRED, RELEASES[source])
+    allowed = set(required) | set(OPTIONAL)
     loaded, seen = [], set()
     for number, entry in enumerate(entries, 1):
-        missing = [field for field in REQUIRED if not isinstance(entry.get(field), str)]
-        extra = sorted(set(entry) - set(REQUIRED) - set(OPTIONAL))
+        missing = [field for field in required if not isinstance(entry.get(field), str)]
+        extra = sorted(set(entry) - allowed)
         if missing or extra:
             raise RegistryError(f"{name}: entry {number} ({entry.get('id')!r}): missing "
                                 f"{missing}, unknown {extra}")
         if entry["id"] in seen:
             raise RegistryError(f"{name}: entry id {entry['id']!r} is repeated")
         seen.add(entry["id"])
-        loaded.append(Entry(**entry))
+        loaded.append(Entry(**entry, source=source, file=name))
     return tuple(loaded)
+
+
+def load_all(deviations=None):
+    """torch's entries, and those of the kernel's own registry at ``deviations``."""
+    entries = load()
+    if deviations is None:
+        return entries
+    own = load(str(deviations), source="kernel")
+    clash = sorted({entry.id for entry in own} & {entry.id for entry in entries})
+    if clash:
+        raise RegistryError(f"{Path(deviations).name}: entry ids {clash} are torch's "
+                            f"({KNOWN_DEVIATIONS.name}); choose others")
+    return entries + own
 
 
 class Registry:

@@ -28,7 +28,6 @@ import inspect
 import signal
 import subprocess
 import sys
-import types
 import warnings
 from pathlib import Path
 
@@ -36,18 +35,12 @@ import pytest
 import torch
 from hypothesis import note
 
-import strategies.domain
-import suite.domain
 from case import Case, DescriptorError, parse
 from reference import ConvArgumentError, ErrorModel
-from suite import registry, summary
-from suite.device import (DEVICES, FLAG_DEFAULTS, FLAG_HELP, SWITCHES, DeviceError, apply_flags,
-                          check_device, tf32_in_effect)
-from suite.implementation import DEFAULT, ImplementationError, load_implementation
+from suite import options, registry, summary
 from suite.judge import judge
-from suite.recheck import Rechecker
-from suite.crashes import DEFAULT_TIMEOUT
 from suite.monitor import HANG_EXIT
+from suite.recheck import Rechecker
 from suite.run import monitor_calls, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,24 +53,15 @@ def _quoted(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def command(case, options, property=None):
-    """The shell command that replays ``case`` with the run's ``options``: (name,
-    value) pairs of suite.replay's options, as ``run_options`` gives them."""
+def command(case, pairs, property=None):
+    """The shell command that replays ``case`` with the run's options: (name, value)
+    pairs, as ``suite.options.values`` gives them."""
     words = ["python -m suite.replay", _quoted(str(case))]
     words += [f"--{name.replace('_', '-')}={_quoted(str(value)) if name == 'conv2d_impl' else value}"
-              for name, value in options if value is not None]
+              for name, value in pairs if value is not None]
     if property:
         words.append(f"--property={_quoted(property)}")
     return " ".join(words)
-
-
-REPEATED = ("conv2d_impl", "conv2d_error_model", "conv2d_domain", "device", "torch_threads",
-            "conv2d_call_timeout", *FLAG_DEFAULTS)
-
-
-def run_options(getoption):
-    """(name, value) of every option a replay must repeat, from pytest's or replay's."""
-    return [(name, getoption(name)) for name in REPEATED]
 
 
 def examine(conv2d, case, device="cpu", model=ErrorModel(), guard=True):
@@ -140,7 +124,7 @@ class ReplayNotes:
     """
 
     def __init__(self, config):
-        self.options = run_options(config.getoption)
+        self.options = options.values(config.getoption)
 
     def command(self, case, property=None):
         return command(case, self.options, property)
@@ -262,61 +246,18 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(CANNOT_RUN, f"{self.prog}: error: {message}\n")
 
 
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
-    return value
-
-
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return int(text)
-
-
-def add_implementation_arguments(parser):
-    """--conv2d-impl, --device, --torch-threads and the backend flags, as pytest's
-    options spell them."""
-    parser.add_argument("--conv2d-impl", default=DEFAULT, metavar="MODULE:ATTR",
-                        help=f"the conv2d under test (default: {DEFAULT}) or a preset name")
-    parser.add_argument("--conv2d-error-model", default="direct", choices=ErrorModel.KINDS,
-                        help="how a correct implementation may round (default: direct)")
-    parser.add_argument("--conv2d-domain", default=None, metavar="FILE.toml",
-                        help="the part of conv2d the implementation claims")
-    parser.add_argument("--device", default="cpu", choices=DEVICES)
-    parser.add_argument("--torch-threads", default=1, type=_positive, metavar="N",
-                        help="torch intra-op threads (default: 1, as the test run)")
-    parser.add_argument("--conv2d-call-timeout", default=DEFAULT_TIMEOUT, type=_seconds,
-                        metavar="SECONDS", help=f"a call that does not return within SECONDS is "
-                                                f"a hang (default: {DEFAULT_TIMEOUT:g})")
-    for name, default in FLAG_DEFAULTS.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", default=default, choices=SWITCHES,
-                            help=f"{FLAG_HELP[name]} (default: {default})")
-
-
 def load_implementation_arguments(parser, args):
-    """(conv2d, error model) for the parsed arguments, with the flags and threads
-    applied and the registry in force (rechecked lazily, entry by entry, as cases
-    meet their regions); a bad value exits with a one-line error."""
-    options = types.SimpleNamespace(getoption=lambda name: getattr(args, name))
+    """(conv2d, error model) for the parsed options (suite/options.py), applied, with
+    the registry in force (rechecked lazily, entry by entry, as cases meet their
+    regions); a bad value exits with a one-line error."""
+    getoption = lambda name: getattr(args, name)  # noqa: E731
     try:
-        conv2d = load_implementation(args.conv2d_impl)
-        check_device(args.device)
-        entries = registry.load()
-        strategies.domain.activate(suite.domain.read(args.conv2d_domain))
-    except (ImplementationError, DeviceError, registry.RegistryError,
-            strategies.domain.DomainError) as error:
+        setup = options.configure(getoption)
+        entries = registry.load_all(setup.deviations)
+    except (options.UsageError, registry.RegistryError) as error:
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
-    torch.set_num_threads(args.torch_threads)
-    apply_flags(options)
-    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
-    registry.activate(registry.Registry(
-        entries, recheck=Rechecker(run_options(lambda name: getattr(args, name)))))
-    return conv2d, model
+    registry.activate(registry.Registry(entries, recheck=Rechecker(options.values(getoption))))
+    return setup.conv2d, setup.model
 
 
 def _in_child(argv, limit):
@@ -341,7 +282,7 @@ def main(argv=None):
                            description="Replay one conv2d case against an implementation.")
     parser.add_argument("descriptor", help="the case descriptor, e.g. "
                         "'in1x1x3x3:w1x1x2x2:s1:p0:d1:g1:float32:contiguous:exact:seed0'")
-    add_implementation_arguments(parser)
+    options.add_to_parser(parser)
     parser.add_argument("--property", metavar="NODEID",
                         help="also run this property (a pytest node id) on the case")
     parser.add_argument("--unguarded", action="store_true",
@@ -368,10 +309,8 @@ def main(argv=None):
     if args.property:
         print(f"\n{'property':<11} {args.property}")
         sys.stdout.flush()
-        options = [f"--{name.replace('_', '-')}={value}"
-                   for name, value in run_options(lambda name: getattr(args, name))
-                   if value is not None]
-        status = max(status, replay_property(args.property, case, options))
+        repeated = options.arguments(options.values(lambda name: getattr(args, name)))
+        status = max(status, replay_property(args.property, case, repeated))
     return status
 
 

@@ -22,7 +22,7 @@ import sys
 
 import torch
 
-from strategies import domain
+from case import domain
 from suite import monitor, registry
 
 
@@ -66,7 +66,7 @@ class OutsideTheDomain:
 def run(conv2d, case, tensors, *, guard=True, claimed=True):
     """Make ``case``'s call of ``conv2d`` on ``tensors``; ``guard``: unless a known
     crash of this torch (an applying registry entry) holds for it, or (``claimed``)
-    the implementation's declared domain (strategies/domain.py) does not."""
+    the implementation's declared domain (case/domain.py) does not."""
     device = tensors[0].device.type
     state = environment(device, conv2d)
     if guard and claimed and case.rule() is None and not domain.active().admits(case):
@@ -98,31 +98,18 @@ def differentiate(output, leaves, double):
 
 def child_environment(prog, argv, positional):
     """Parse the options a child process of the suite gets from its parent (the run's
-    implementation, device, error model, threads, oneDNN state, backend flags), apply
-    them, and return (arguments, the implementation, the error model)."""
-    from reference import ErrorModel
-    from suite.device import FLAG_DEFAULTS, apply_flags, tf32_in_effect
-    from suite.implementation import load_implementation
+    options, suite/options.py, and the oneDNN state), apply them, and return
+    (arguments, the ``suite.options.Setup``)."""
+    from suite import options
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument(positional, nargs="*")
-    parser.add_argument("--conv2d-impl", required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--conv2d-error-model", default="direct")
-    parser.add_argument("--conv2d-call-timeout", type=float, default=None)
-    parser.add_argument("--conv2d-domain", default=None)  # rechecks are about torch, not it
-    parser.add_argument("--torch-threads", type=int, default=1)
+    options.add_to_parser(parser)
     parser.add_argument("--onednn", choices=("on", "off"), default="on")
     parser.add_argument("--through", choices=("forward", "backward", "double_backward"),
                         default="forward", help="how far to differentiate the call")
-    for name, default in FLAG_DEFAULTS.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", default=default)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.torch_threads)
     torch.backends.mkldnn.enabled = args.onednn == "on"
-    options = argparse.Namespace(getoption=lambda name: getattr(args, name))
-    apply_flags(options)
-    model = ErrorModel(args.conv2d_error_model, tf32=tf32_in_effect(options))
-    return args, load_implementation(args.conv2d_impl), model
+    return args, options.configure(lambda name: getattr(args, name))
 
 
 def main(argv=None):
@@ -130,7 +117,8 @@ def main(argv=None):
     whether it returned or raised.  A pass the implementation does not support (torch.compile
     has no double backward) raises: that too is an answer, only a dead process is a crash."""
     from case import parse
-    args, conv2d, _ = child_environment("python -m suite.run", argv, "descriptor")
+    args, setup = child_environment("python -m suite.run", argv, "descriptor")
+    conv2d = setup.conv2d
     for text in args.descriptor:
         case = parse(text)
         tensors = case.tensors(device=args.device, requires_grad=args.through != "forward")

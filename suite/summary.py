@@ -46,8 +46,8 @@ def observe(finding):
     if finding.ratio is not None:
         _current.worst_ratio = max(_current.worst_ratio, float(finding.ratio))
         _current.example_ratio = max(_current.example_ratio, float(finding.ratio))
-    if finding.crash is not None:
-        _current.not_run.append([finding.crash.id, str(finding.case)])
+    if finding.not_run is not None:
+        _current.not_run.append([finding.not_run.id, str(finding.case)])
     if finding.deviation is not None:
         _current.explained.append([finding.deviation.id, str(finding.case)])
     if not finding.problems:
@@ -134,6 +134,11 @@ class Family:
     worst_ratio: float = 0.0
 
 
+def _release(entry):
+    """"torch's" for torch's registry, "release's" for a kernel's own."""
+    return "torch's" if entry.source == "torch" else "release's"
+
+
 class SummaryPlugin:
     """pytest plugin: observe each test, add up per family, report at the end."""
 
@@ -195,22 +200,29 @@ class SummaryPlugin:
         """One line per registry entry: present here (and what it explained or kept
         from running), fixed in this torch (stale), or not this torch's, CPU's or
         implementation's."""
-        import torch
         active = registry.active()
         impl = self.config.getoption("conv2d_impl")
         torch_itself = impl in (registry.TORCH_CONV2D, "eager")  # else: stale says nothing
         lines = []
+        not_called = [entry.id for entry in active.entries.values()
+                      if active.status[entry.id] == registry.NOT_CALLED]
+        if not_called:
+            lines.append(f"not called: {len(not_called)} of torch's entries ({', '.join(not_called)}"
+                         f"): --conv2d-impl={impl} does not hand their recheck calls to torch's "
+                         f"convolution, so it cannot inherit them")
         for entry in active.entries.values():
             status = active.status[entry.id]
+            if status == registry.NOT_CALLED:
+                continue
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
             if entry.about_another_implementation(impl) and not seen:
                 lines.append(f"not this implementation's: {entry.id} (recorded for "
                              f"--conv2d-impl={entry.implementation})")
                 continue
-            recorded = entry.recorded_for(torch.__version__)
+            recorded = entry.recorded_here()
             if status == registry.FIXED and (entry.kind == "difference" or not recorded):
-                lines.append(f"not this torch's: {entry.id} (recorded for torch "
-                             f"{entry.torch}; its recheck "
+                lines.append(f"not this {_release(entry)}: {entry.id} (recorded for "
+                             f"{entry.releases}; its recheck "
                              f"{active.details.get(entry.id, 'conforms')})")
                 continue
             missing = entry.missing_cpu_features(registry.cpu_flags())
@@ -219,13 +231,15 @@ class SummaryPlugin:
                              f"this one lacks {' '.join(missing)}; its recheck "
                              f"{active.details.get(entry.id, 'conforms')})")
                 continue
-            if status == registry.FIXED and not torch_itself and entry.recheck_with != "torch":
+            if (status == registry.FIXED and entry.source == "torch" and not torch_itself
+                    and entry.recheck_with != "torch"):
                 lines.append(f"not this implementation's: {entry.id} (its recheck "
                              f"{active.details.get(entry.id, 'conforms')} under "
                              f"--conv2d-impl={impl}; recorded for torch's own conv2d)")
                 continue
             if status == registry.FIXED:
-                lines.append(f"STALE {entry.id}: fixed in this torch (its recheck "
+                fixed_in = "torch" if entry.source == "torch" else "release"
+                lines.append(f"STALE {entry.id}: fixed in this {fixed_in} (its recheck "
                              f"{active.details.get(entry.id, 'conforms')}); measured: "
                              f"{entry.measured}")
                 continue
@@ -237,8 +251,8 @@ class SummaryPlugin:
                 lines.append(f"unchecked {entry.id}")
                 continue
             if not recorded:
-                lines.append(f"PRESENT BEYOND ITS RECORD {entry.id}: recorded for torch "
-                             f"{entry.torch}, its recheck shows it on this one")
+                lines.append(f"PRESENT BEYOND ITS RECORD {entry.id}: recorded for "
+                             f"{entry.releases}, its recheck shows it on this one")
             if entry.kind == "crash":
                 lines.append(f"known crash {entry.id}: present; {len(seen)} call(s) not made, "
                              f"e.g. {seen[0] if seen else '-'}: {entry.observed}")

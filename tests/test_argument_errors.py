@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from reference import Rule
 from strategies.invalid import invalid_cases
 from suite.judge import judge, require
-from suite.properties import conformance
+from suite.properties import conformance, needs
 from suite.run import run
 
 
 @conformance("errors")
+@needs("errors")
 @pytest.mark.parametrize("rule", list(Rule), ids=lambda rule: rule.value)
 @given(data=st.data())
 def test_a_call_that_breaks_one_rule_raises_torchs_error_for_it(conv2d, device, rule, data):

@@ -40,7 +40,7 @@ from strategies import conv2d_cases
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
 from strategies.sizes import BACKWARD_WEIGHTS
 from suite.judge import expect, fail_autograd, fail_with, finite_differences, output_of, require
-from suite.properties import conformance
+from suite.properties import conformance, needs
 from suite.run import run
 
 REAL = ("float32", "float64", "float16", "bfloat16")
@@ -97,6 +97,7 @@ def _check_forward_mode(conv2d, device, model, case, way):
 
 
 @conformance("autograd.forward_mode_exact")
+@needs("autograd.forward_mode")
 @pytest.mark.parametrize("way", FORWARD_WAYS)
 @given(case=conv2d_cases(dtypes=FORWARD_DTYPES, tiers=("exact",)))
 def test_forward_mode_derivative_is_the_sum_of_the_tangent_convolutions_bitwise(
@@ -105,6 +106,7 @@ def test_forward_mode_derivative_is_the_sum_of_the_tangent_convolutions_bitwise(
 
 
 @conformance("autograd.forward_mode_float")
+@needs("autograd.forward_mode")
 @given(case=conv2d_cases(dtypes=FORWARD_DTYPES, tiers=("float",)))
 def test_forward_mode_derivative_is_within_the_rounding_bound_of_the_tangent_convolutions(
         conv2d, device, model, case):
@@ -147,6 +149,7 @@ def _check_double_backward(conv2d, device, model, case):
 
 
 @conformance("autograd.double_backward_exact")
+@needs("autograd.double_backward")
 @given(case=conv2d_cases(dtypes=REAL, tiers=("exact",), weights=BACKWARD_WEIGHTS))
 def test_double_backward_gives_the_reference_second_derivatives_bitwise(conv2d, device, model,
                                                                         case):
@@ -154,6 +157,7 @@ def test_double_backward_gives_the_reference_second_derivatives_bitwise(conv2d, 
 
 
 @conformance("autograd.double_backward_float")
+@needs("autograd.double_backward")
 @given(case=conv2d_cases(dtypes=REAL, tiers=("float",), weights=BACKWARD_WEIGHTS))
 def test_double_backward_is_within_the_rounding_bound_of_the_reference_second_derivatives(
         conv2d, device, model, case):
@@ -161,6 +165,7 @@ def test_double_backward_is_within_the_rounding_bound_of_the_reference_second_de
 
 
 @conformance("autograd.gradgradcheck")
+@needs("autograd.double_backward")
 @given(case=conv2d_cases(**FINITE_DIFFERENCE_BOUNDS))
 def test_double_backward_matches_finite_differences_of_the_gradients_in_float64(
         conv2d, device, case):
@@ -176,6 +181,7 @@ def test_double_backward_matches_finite_differences_of_the_gradients_in_float64(
 # ---- forward over reverse -----------------------------------------------------------------
 
 @conformance("autograd.forward_over_reverse")
+@needs("autograd.backward", "autograd.forward_mode")
 @given(case=conv2d_cases(dtypes=REAL, tiers=("exact",), weights=BACKWARD_WEIGHTS))
 def test_forward_over_reverse_moves_the_gradients_by_the_reference_convolutions(
         conv2d, device, model, case):

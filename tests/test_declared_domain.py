@@ -1,6 +1,6 @@
 """A kernel that declares ``outside = "raise"`` rejects every call outside its domain.
 
-A partial kernel (``--conv2d-domain``: strategies/domain.py) is judged only
+A partial kernel (``--conv2d-domain``: case/domain.py) is judged only
 inside the domain it declares; the other calls are not drawn, and those a
 property derives are not made.  A kernel may promise more: that it refuses
 what it does not claim rather than compute something.  This property holds
@@ -11,7 +11,8 @@ the domain; without the promise (or without a domain) it has nothing to check.
 import pytest
 from hypothesis import given
 
-from strategies import conv2d_cases, domain
+from case import domain
+from strategies import conv2d_cases
 from suite.judge import judge_outside, require
 from suite.properties import conformance
 from suite.run import run

@@ -25,7 +25,7 @@ from strategies.problems import FINITE_DIFFERENCE_BOUNDS
 from strategies.sizes import BACKWARD_WEIGHTS
 from suite.judge import (Finding, Problem, agreement, as_numpy, expect, fail_autograd, fail_with,
                          finite_differences, output_of, require)
-from suite.properties import conformance
+from suite.properties import conformance, needs
 from suite.run import run
 
 GRADIENT_DTYPES = ("float32", "float64", "complex64", "complex128", "float16", "bfloat16")
@@ -61,6 +61,7 @@ def _check_gradients(conv2d, device, model, case):
 
 
 @conformance("gradients.exact")
+@needs("autograd.backward")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",), weights=BACKWARD_WEIGHTS))
 @with_kernel_probes
 def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, model, case):
@@ -68,6 +69,7 @@ def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, mo
 
 
 @conformance("gradients.float")
+@needs("autograd.backward")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("float",), weights=BACKWARD_WEIGHTS))
 def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
         conv2d, device, model, case):
@@ -75,6 +77,7 @@ def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
 
 
 @conformance("gradients.gradcheck")
+@needs("autograd.backward")
 @given(case=conv2d_cases(**FINITE_DIFFERENCE_BOUNDS))
 def test_autograd_gradients_match_finite_differences_in_float64(conv2d, device, case):
     input, weight, bias = case.tensors(device=device, requires_grad=True)
@@ -88,6 +91,7 @@ def test_autograd_gradients_match_finite_differences_in_float64(conv2d, device, 
 
 
 @conformance("gradients.uncovered_zero")
+@needs("autograd.backward")
 @given(case=conv2d_cases(dtypes=("float32", "float64"), tiers=("float",),
                          paddings=("numbers",), max_stride=5))
 def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, device, case):
@@ -109,6 +113,7 @@ def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, devi
 
 
 @conformance("gradients.no_grad")
+@needs("autograd.backward")
 @given(case=conv2d_cases(dtypes=GRADIENT_DTYPES))
 def test_grad_mode_computes_the_same_output_as_no_grad(conv2d, device, model, case):
     arrays = case.arrays()

@@ -18,7 +18,7 @@ from case.derivatives import per_sample_gradients
 from case.formulations import per_sample_gradients as backpropagate
 from strategies.per_sample import per_sample_cases
 from suite.judge import expect, require
-from suite.properties import conformance
+from suite.properties import conformance, needs
 
 WAYS = {"backpropagated_through_loop": "loop",
         "backpropagated_through_grouped_trick": "grouped_trick",
@@ -26,7 +26,9 @@ WAYS = {"backpropagated_through_loop": "loop",
 
 
 @conformance("per_sample.gradients")
-@pytest.mark.parametrize("way", WAYS)
+@needs("autograd.backward")
+@pytest.mark.parametrize("way", [pytest.param(way, marks=needs("vmap")) if WAYS[way] == "vmap"
+                                 else way for way in WAYS])
 @given(data=st.data())
 def test_per_sample_gradients_are_the_adjoints_of_each_samples_own_call(conv2d, device, model,
                                                                         way, data):

@@ -10,10 +10,11 @@ import pytest
 
 from strategies.rule_examples import BREACHES
 from suite.judge import check_call
-from suite.properties import conformance
+from suite.properties import conformance, needs
 
 
 @conformance("rules.breach")
+@needs("errors")
 @pytest.mark.parametrize("breach", BREACHES, ids=lambda breach: breach.id)
 def test_each_call_of_the_rule_table_raises_its_rules_error(conv2d, device, model, breach):
     check_call(conv2d, breach.bad.case(), device=device, model=model)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from strategies import domain
+from case import domain
 
 HERE = Path(__file__).resolve().parent
 APART = ("selfcheck", "selfcheck_sample", "scale")  # meta-tests with a step of their own

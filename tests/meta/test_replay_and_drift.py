@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from case import parse
-from strategies import domain
-from suite import drift, registry, replay
+from case import domain
+from suite import drift, options, registry, replay
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = "implementations.broken.forward:drops_last_kernel_column"
@@ -63,7 +63,7 @@ def test_a_call_in_the_region_of_a_known_crash_is_not_made(conv2d, device, model
         finding = replay.examine(conv2d, parse(WIDE), device, model)
     finally:
         registry.activate(before)
-    assert finding.status == "not run" and finding.crash is entry, (
+    assert finding.status == "not run" and finding.not_run is entry, (
         f"status {finding.status}, but should be 'not run' for known crash test-crash "
         f"[examine({WIDE!r})]\n{finding.report()}")
 
@@ -113,7 +113,7 @@ def test_a_replay_that_cannot_run_exits_2_with_one_line_naming_the_problem(capsy
 
 def test_the_replay_line_repeats_the_options_of_the_run(pytestconfig):
     line = pytestconfig.pluginmanager.get_plugin("conv2d-replay").command(parse(CASE))
-    for name, value in replay.run_options(pytestconfig.getoption):
+    for name, value in options.values(pytestconfig.getoption):
         if value is None:  # an option left unset is left out: replay's default is the same
             assert f"--{name.replace('_', '-')}=" not in line, line
             continue

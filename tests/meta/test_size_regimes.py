@@ -22,7 +22,7 @@ from case.data import SIGNIFICAND_BITS
 from reference import ErrorModel
 from strategies import sizes
 from strategies.sampling import drawn as _drawn
-from strategies.problems import REGIMES, conv2d_cases
+from strategies.problems import REGIMES, conv2d_problems
 from suite.coverage import conv_backend
 from suite.judge import check_call
 
@@ -40,7 +40,7 @@ def _dtypes_and_tiers():
 @given(data=st.data())
 def test_every_regime_keeps_each_example_within_the_multiply_add_budget(regime, data):
     dtype, tier = data.draw(_dtypes_and_tiers(), label="dtype, tier")
-    case = data.draw(conv2d_cases(dtypes=(dtype,), tiers=(tier,), regimes=(regime,)),
+    case = data.draw(conv2d_problems(dtypes=(dtype,), tiers=(tier,), regimes=(regime,)),
                      label="case")
     budget = sizes.MAC_BUDGET // sizes.cost_factor(dtype, tier)
     tiny_most = 400_000  # the tiny regime ignores the budget: it never comes near it
@@ -56,7 +56,7 @@ BOUNDS = dict(max_batch=5, max_groups=6, max_group_channels=20, max_multiplier=9
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_regime_keeps_within_the_callers_bounds(regime, data):
-    case = data.draw(conv2d_cases(regimes=(regime,), **BOUNDS), label="case")
+    case = data.draw(conv2d_problems(regimes=(regime,), **BOUNDS), label="case")
     geometry = case.geometry()
     group_channels = geometry.in_channels // geometry.groups
     sizes_seen = dict(max_batch=geometry.batch, max_groups=geometry.groups,
@@ -160,7 +160,7 @@ def _scarce(drawn, weights):
 
 
 def test_the_default_mix_draws_every_regime_near_its_weight(monkeypatch):
-    drawn = _drawn_regimes(monkeypatch, conv2d_cases(), 1000)
+    drawn = _drawn_regimes(monkeypatch, conv2d_problems(), 1000)
     scarce = _scarce(drawn, sizes.WEIGHTS)
     assert not scarce, f"in {len(drawn)} draws these regimes got under a quarter of their share: {scarce}"
 
@@ -173,7 +173,7 @@ def test_the_backward_mix_draws_dispatch_and_tiny_near_their_weights(monkeypatch
     moved = {name: weight for name, weight in sizes.BACKWARD_WEIGHTS.items()
              if weight != sizes.WEIGHTS[name]}
     assert set(moved) == {"tiny", "dispatch"}, f"the backward mix moved {sorted(moved)}"
-    drawn = _drawn_regimes(monkeypatch, conv2d_cases(weights=sizes.BACKWARD_WEIGHTS), 400)
+    drawn = _drawn_regimes(monkeypatch, conv2d_problems(weights=sizes.BACKWARD_WEIGHTS), 400)
     scarce = {name: count for name, count in _scarce(drawn, sizes.BACKWARD_WEIGHTS).items()
               if name in moved}
     assert not scarce, f"in {len(drawn)} draws these regimes got under a quarter of their share: {scarce}"
@@ -183,7 +183,7 @@ def test_the_dispatch_regime_draws_each_side_of_onednns_rules_in_bfloat16():
     """Where the caller allows them: always bfloat16 or float32 on NHWC; bfloat16 always
     depthwise with one filter per channel, at stride 1 and past it, 3x3 and 5x5 (the
     four backward kernels of sizes._dispatch's comment)."""
-    cases = _drawn(conv2d_cases(regimes=("dispatch",)), 200)
+    cases = _drawn(conv2d_problems(regimes=("dispatch",)), 200)
     elsewhere = [str(case) for case in cases if case.dtype not in ("bfloat16", "float32")
                  or case.layout not in sizes.PREFERRED["dispatch"]["layouts"]]
     assert not elsewhere, f"drawn outside bfloat16/float32 on NHWC: {elsewhere[:3]}"
@@ -198,7 +198,7 @@ def test_the_dispatch_regime_draws_each_side_of_onednns_rules_in_bfloat16():
 
 @pytest.mark.parametrize("block", [8, 16, 32, 64])
 def test_the_channels_regime_draws_both_sides_of_every_channel_block(block):
-    cases = _drawn(conv2d_cases(regimes=("channels",)), 300)
+    cases = _drawn(conv2d_problems(regimes=("channels",)), 300)
     seen = {case.weight_shape[1] for case in cases} & set(sizes.near(block))
     assert seen == set(sizes.near(block)), (
         f"C/g drew {sorted(seen)} of {sizes.near(block)} in 300 draws of the channels regime")
@@ -207,7 +207,7 @@ def test_the_channels_regime_draws_both_sides_of_every_channel_block(block):
 @pytest.mark.parametrize("regime", sorted(REACHES), ids=str.strip)
 def test_each_regime_reaches_the_sizes_it_is_about(regime):
     what, reached = REACHES[regime]
-    found = _first(conv2d_cases(dtypes=("float32",), regimes=(regime.strip(),)), reached)
+    found = _first(conv2d_problems(dtypes=("float32",), regimes=(regime.strip(),)), reached)
     assert found is not None, f"1000 draws of the {regime.strip()} regime never reached {what}"
 
 
@@ -222,7 +222,7 @@ def test_each_regime_reaches_the_sizes_it_is_about(regime):
 def test_a_failure_past_a_size_threshold_shrinks_to_the_first_size_past_it(predicate,
                                                                           smallest):
     # One dtype, layout and tier: what varies is the sizes (and shrinking is cheaper).
-    strategy = conv2d_cases(dtypes=("float32",), layouts=("contiguous",), tiers=("exact",))
+    strategy = conv2d_problems(dtypes=("float32",), layouts=("contiguous",), tiers=("exact",))
     found = find(strategy, predicate, settings=FIND)
     assert smallest(found), f"shrank to {found!r}, but the smallest past the threshold is smaller"
     assert sizes.multiply_adds(found) <= 100_000, f"{found!r} did not shrink its other sizes"
