@@ -210,12 +210,13 @@ def _explained(finding, explain, environments=()):
     them may explain the disagreement, as either call may be the wrong one.
     """
     if explain:
+        reaches = getattr(finding.outcome, "reaches_torch", None)
         for environment in (finding.environment, *environments):
             facts = {**facts_of(finding), **environment}
             finding.held += [entry for entry in registry.active().held(facts)
                              if entry not in finding.held]
             if finding.problems and finding.deviation is None:
-                finding.deviation = registry.active().explain(facts)
+                finding.deviation = registry.active().explain(facts, reaches=reaches)
     return finding
 
 

@@ -40,7 +40,6 @@ from case import domain
 from suite import registry, shared_recheck
 from suite.judge import autograd_finding, facts_of, judge
 from suite.run import child_environment, differentiate, run
-from suite.torch_calls import reaches_torch
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
@@ -50,23 +49,36 @@ class CannotRecheck(Exception):
     """A recheck that could not run: never read as 'fixed', which would lift guards."""
 
 
+def rechecked_on_torch(entry):
+    """Whether the entry is rechecked on torch's own F.conv2d: a bug of torch is torch's
+    whatever implementation is under test (one inherits it on the calls it hands to
+    torch: suite/torch_calls.py), unless the entry records the behaviour of particular
+    implementations (torch.compile's)."""
+    return entry.source == "torch" and not entry.implementation
+
+
 def outside_the_domain(entry, claimed=None):
     """Whether the entry's recheck call is the kernel's to make but lies outside the
     declared domain ``claimed`` (default: the one in force), so it is not rechecked."""
     claimed = domain.active() if claimed is None else claimed
     case = parse(entry.recheck)
-    return not entry.recheck_with and case.rule() is None and not claimed.admits(case)
+    return not rechecked_on_torch(entry) and case.rule() is None and not claimed.admits(case)
+
+
+# The options that say what a kernel under test declares: not torch's when torch is rechecked.
+_DECLARED = ("--conv2d-impl=", "--conv2d-error-model=", "--conv2d-domain=",
+             "--conv2d-deviations=")
 
 
 def options_for(entry, options):
     """The recheck's options: the run's ``options`` (``--name=value`` strings), in the
-    entry's own oneDNN state and with its own implementation where it names them."""
+    entry's own oneDNN state, on torch's own conv2d where the entry is rechecked there."""
     options = list(options)
     if entry.recheck_onednn:
         options = [option for option in options if not option.startswith("--onednn=")]
         options.append(f"--onednn={entry.recheck_onednn}")
-    if entry.recheck_with == "torch":
-        options = [option for option in options if not option.startswith("--conv2d-impl=")]
+    if rechecked_on_torch(entry):
+        options = [option for option in options if not option.startswith(_DECLARED)]
         options += [f"--conv2d-impl={registry.TORCH_CONV2D}", "--conv2d-error-model=direct"]
     return tuple(options)
 
@@ -216,41 +228,10 @@ def _deviations_result(entries, options, fork):
     return found
 
 
-def _probe_fork(entries, options):
-    def work():
-        args, setup = child_environment("python -m suite.recheck", options, "ids")
-        cases = {entry.id: parse(entry.recheck) for entry in entries}
-        print(json.dumps({entry_id: reaches_torch(setup.conv2d, case,
-                                                    case.tensors(device=args.device))
-                          for entry_id, case in cases.items()}))
-        return 0
-    return Fork(work)
-
-
-def _not_called(entries, options):
-    """{id: (NOT_CALLED, detail)} of torch's entries whose recheck call the implementation
-    never hands to torch's convolution (suite/torch_calls.py; none for torch's own
-    conv2d).  A probe that dies says nothing: those entries are rechecked as usual."""
-    spec = next((option.partition("=")[2] for option in options
-                 if option.startswith("--conv2d-impl=")), registry.TORCH_CONV2D)
-    torch_entries = [entry for entry in entries if entry.source == "torch"]
-    if spec in (registry.TORCH_CONV2D, "eager") or not torch_entries:
-        return {}
-    code, stdout, _ = _probe_fork(torch_entries, options).wait()
-    if code != 0:
-        return {}
-    reached = json.loads(stdout.strip().splitlines()[-1])
-    return {entry_id: (registry.NOT_CALLED, "its recheck call does not reach torch's "
-                                            "convolution under this implementation")
-            for entry_id, reaches in reached.items() if not reaches}
-
-
 def recheck_forked(entries, options):
-    """{id: (status, detail)}: torch's entries that the implementation never hands to
-    torch not called; each crash, and each group of deviations that share their
-    options, rechecked side by side in a fork of this process."""
-    found = _not_called(entries, options)
-    entries = [entry for entry in entries if entry.id not in found]
+    """{id: (status, detail)}: each crash, and each group of deviations that share
+    their options, rechecked side by side in a fork of this process."""
+    found = {}
     groups = {}
     for entry in entries:
         if entry.kind in registry.EXPLAINING:

@@ -11,12 +11,18 @@ Every entry of ``tests/known_deviations.toml`` is one of:
 
 Each names a condition on the call, the behaviour torch shows (deviations),
 where it was measured, why it is accepted, an upstream link, and a minimal
-``recheck`` call (a case descriptor).  Every run rechecks every entry against
-the implementation under test (crashes in a child process) before any
-property runs: an entry *applies* wherever its recheck shows the behaviour,
-on any torch version.  Where it does not, an entry recorded for this torch
-(its ``torch`` specifier holds this version) is reported stale; one recorded
-for other releases only is simply not this torch's.
+``recheck`` call (a case descriptor).  Every run rechecks every entry
+(crashes in a child process) before any property runs: torch's on torch's own
+conv2d, since a bug of torch is torch's whatever is under test (an entry that
+records particular implementations' behaviour, torch.compile's, on the
+implementation under test), a kernel's own registry (``--conv2d-deviations``)
+on that kernel.  An entry *applies* wherever its recheck shows the behaviour,
+on any release.  Where it does not, an entry recorded for this release (its
+``torch`` or ``framework`` specifier holds the installed version) is reported
+stale; one recorded for other releases only is simply not this release's.
+An implementation inherits torch's entries only on the calls it hands to
+torch's kernels (suite/torch_calls.py): a wrapper or a fallback does, another
+framework's kernel never does.
 So nothing is skipped by version, and an entry never hides a behaviour that
 is no longer there.  A recheck call is made in the run's oneDNN state, unless
 the entry is about one path and says which (``recheck_onednn = "off"``: torch's
@@ -54,17 +60,13 @@ REQUIRED = ("id", "kind", "measured", "condition", "observed", "reason", "rechec
 # ("torch"), a kernel's own registry (--conv2d-deviations) its distribution and versions
 # ("framework" = "onnxruntime>=1.20").
 RELEASES = {"torch": "torch", "kernel": "framework"}
-OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_with", "cpu",
-            "implementation")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "cpu", "implementation")
 # implementation: the --conv2d-impl presets or specs (space-separated) whose behaviour
 # the entry records, for a bug of torch that only they meet (torch.compile's); under
 # any other implementation it is reported as not this implementation's.
 # cpu: the CPU features (as /proc/cpuinfo's flags name them, space-separated) the
 # entry's kernels exist for, such as "amx_bf16": on a CPU without them oneDNN runs
 # other kernels, so a recheck that does not show the entry there proves no fix.
-# recheck_with = "torch": the recheck calls torch's own F.conv2d, for a bug of torch
-# that an implementation inherits wherever it hands calls to torch (its training
-# calls, say), even though its own forward does not show it.
 TORCH_CONV2D = "torch.nn.functional:conv2d"
 ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck call is made in
 # How far a recheck call goes (python -m suite.run --through=PASS for a crash): the
@@ -73,9 +75,6 @@ ONEDNN_STATES = ("on", "off")  # recheck_onednn: the state an entry's recheck ca
 # so does a deviation whose behaviour is a pass that raises (problem "autograd").
 RECHECK_PASSES = ("forward", "backward", "double_backward")
 PRESENT, FIXED, UNCHECKED = "present", "fixed", "unchecked"
-# A torch entry whose recheck call the implementation under test never hands to
-# torch's convolution (suite/torch_calls.py): it cannot inherit the entry there.
-NOT_CALLED = "not called"
 # Not rechecked: the recheck call lies outside the kernel's declared domain, so
 # the kernel does not claim it (and no call in a region outside it is made).
 OUTSIDE = "outside the declared domain"
@@ -109,7 +108,6 @@ class Entry:
     behaviour: str = ""
     upstream: str = ""
     recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
-    recheck_with: str = ""  # "torch": recheck torch's F.conv2d; "": the run's implementation
     recheck_pass: str = "forward"
     cpu: str = ""
     implementation: str = ""
@@ -129,8 +127,6 @@ class Entry:
         except InvalidSpecifier:
             check(False, f"{RELEASES[self.source]} {releases!r} is not a version specifier "
                          f"such as '>=2.2, <2.15'")
-        check(self.recheck_with in ("", "torch"),
-              f"recheck_with {self.recheck_with!r}: 'torch' or nothing")
         check(self.recheck_onednn in ("", *ONEDNN_STATES),
               f"recheck_onednn {self.recheck_onednn!r} is not one of {', '.join(ONEDNN_STATES)}")
         check(self.kind in KINDS, f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
@@ -279,16 +275,25 @@ class Registry:
         return [entry for entry in self.entries.values()
                 if entry.kind in kinds and entry.condition_holds(facts)]
 
-    def crash_for(self, facts):
-        """The applying crash entry whose region holds this call, if any."""
-        return next((entry for entry in self.held(facts, ("crash",)) if self.applies(entry)),
-                    None)
+    def crash_for(self, facts, reaches=None):
+        """The applying crash entry whose region holds this call, if any (``reaches``:
+        see ``explain``)."""
+        return next((entry for entry in self.held(facts, ("crash",)) if self.applies(entry)
+                     and _inherited(entry, reaches)), None)
 
-    def explain(self, facts):
+    def explain(self, facts, reaches=None):
         """The applying deviation whose condition and behaviour describe ``facts``
-        (a call and what it did), if any."""
+        (a call and what it did), if any.  ``reaches``: whether the implementation
+        handed this call to torch's kernels (a callable, suite/torch_calls.py; None:
+        unknown, taken as yes): torch's entries explain only calls that reach torch."""
         return next((entry for entry in self.held(facts) if self.applies(entry)
-                     and entry.shows_behaviour(facts)), None)
+                     and entry.shows_behaviour(facts) and _inherited(entry, reaches)), None)
+
+
+def _inherited(entry, reaches):
+    """Whether ``entry`` can be about this call: a kernel's own entries always are;
+    torch's where the call reaches torch's kernels."""
+    return entry.source != "torch" or reaches is None or reaches()
 
 
 _active = Registry(())

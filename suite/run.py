@@ -23,7 +23,7 @@ import sys
 import torch
 
 from case import domain
-from suite import monitor, registry
+from suite import monitor, registry, torch_calls
 
 
 @dataclasses.dataclass
@@ -34,6 +34,9 @@ class Outcome:
     error: object = None
     not_run: object = None  # the registry's crash entry that kept the call from being made
     environment: dict = dataclasses.field(default_factory=dict)
+    # Whether the implementation hands this call to torch's kernels (a memoised
+    # callable, suite/torch_calls.py): torch's registry entries explain only those.
+    reaches_torch: object = None
 
 
 def environment(device, conv2d=None):
@@ -71,15 +74,17 @@ def run(conv2d, case, tensors, *, guard=True, claimed=True):
     state = environment(device, conv2d)
     if guard and claimed and case.rule() is None and not domain.active().admits(case):
         return Outcome(not_run=OutsideTheDomain, environment=state)
+    reaches = torch_calls.Reaches(conv2d, case, tensors)
     if guard:
-        crash = registry.active().crash_for({**case.facts(), **state})
+        crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
         if crash is not None:
-            return Outcome(not_run=crash, environment=state)
+            return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
     _monitor.starting(str(case))
     try:
-        return Outcome(output=case.invoke(conv2d, tensors), environment=state)
+        return Outcome(output=case.invoke(conv2d, tensors), environment=state,
+                       reaches_torch=reaches)
     except Exception as error:  # any exception is an observation; the judge decides
-        return Outcome(error=error, environment=state)
+        return Outcome(error=error, environment=state, reaches_torch=reaches)
     finally:
         _monitor.finished()
 

@@ -134,6 +134,13 @@ class Family:
     worst_ratio: float = 0.0
 
 
+def _stale(entry, status):
+    """Whether the registry must hear of ``entry``: its recheck no longer shows it on the
+    release and CPU it was recorded for."""
+    return (status == registry.FIXED and entry.kind != "difference" and entry.recorded_here()
+            and not entry.missing_cpu_features(registry.cpu_flags()))
+
+
 def _release(entry):
     """"torch's" for torch's registry, "release's" for a kernel's own."""
     return "torch's" if entry.source == "torch" else "release's"
@@ -199,22 +206,20 @@ class SummaryPlugin:
     def registry_lines(self):
         """One line per registry entry: present here (and what it explained or kept
         from running), fixed in this torch (stale), or not this torch's, CPU's or
-        implementation's."""
+        implementation's.  For an implementation other than torch's own conv2d,
+        torch's entries that none of its calls met are one line: they are about torch
+        (rechecked on its own conv2d), and it never handed them a call."""
         active = registry.active()
         impl = self.config.getoption("conv2d_impl")
-        torch_itself = impl in (registry.TORCH_CONV2D, "eager")  # else: stale says nothing
-        lines = []
-        not_called = [entry.id for entry in active.entries.values()
-                      if active.status[entry.id] == registry.NOT_CALLED]
-        if not_called:
-            lines.append(f"not called: {len(not_called)} of torch's entries ({', '.join(not_called)}"
-                         f"): --conv2d-impl={impl} does not hand their recheck calls to torch's "
-                         f"convolution, so it cannot inherit them")
+        torch_itself = impl in (registry.TORCH_CONV2D, "eager")
+        lines, unmet = [], collections.Counter()
         for entry in active.entries.values():
             status = active.status[entry.id]
-            if status == registry.NOT_CALLED:
-                continue
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
+            if not torch_itself and entry.source == "torch" and not seen and not _stale(entry,
+                                                                                    status):
+                unmet[status] += 1
+                continue
             if entry.about_another_implementation(impl) and not seen:
                 lines.append(f"not this implementation's: {entry.id} (recorded for "
                              f"--conv2d-impl={entry.implementation})")
@@ -230,12 +235,6 @@ class SummaryPlugin:
                 lines.append(f"not this CPU's: {entry.id} (recorded on CPUs with {entry.cpu}; "
                              f"this one lacks {' '.join(missing)}; its recheck "
                              f"{active.details.get(entry.id, 'conforms')})")
-                continue
-            if (status == registry.FIXED and entry.source == "torch" and not torch_itself
-                    and entry.recheck_with != "torch"):
-                lines.append(f"not this implementation's: {entry.id} (its recheck "
-                             f"{active.details.get(entry.id, 'conforms')} under "
-                             f"--conv2d-impl={impl}; recorded for torch's own conv2d)")
                 continue
             if status == registry.FIXED:
                 fixed_in = "torch" if entry.source == "torch" else "release"
@@ -267,6 +266,12 @@ class SummaryPlugin:
             if conformed:
                 lines.append(f"  ({len(conformed)} case(s) in its region conformed, e.g. "
                              f"{conformed[0]})")
+        if unmet:
+            import torch
+            lines.insert(0, f"torch's entries that no call of --conv2d-impl={impl} met: "
+                            f"{sum(unmet.values())} (rechecked on torch {torch.__version__}'s "
+                            f"own conv2d: {unmet[registry.PRESENT]} present there, "
+                            f"{unmet[registry.FIXED]} not this torch's or CPU's)")
         return lines
 
     def pytest_terminal_summary(self, terminalreporter):

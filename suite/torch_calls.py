@@ -1,47 +1,67 @@
-"""Whether an implementation hands a call to torch's own convolution.
+"""Whether an implementation hands a call to torch's own kernels.
 
-torch's registry entries are about torch's conv2d kernels.  An implementation
-inherits them only on the calls it hands to torch (a wrapper, a fallback for
-what it does not cover, a loop over F.conv2d); a kernel that never calls
-torch (another framework, a NumPy or Triton kernel) cannot show them, so they
-say nothing about it.  ``reaches_torch`` makes the call under a dispatch mode
-that stops it at the first of torch's convolution operators: it tells without
-running torch's kernel, so the call of a crash entry is never made.
+torch's registry entries are about torch's conv2d: its convolution kernels,
+the matrix products (oneDNN's GEMMs) the same bugs live in, and nn.Conv2d's
+padding.  An implementation inherits them only on the calls it hands to torch
+(a wrapper, a fallback for what it does not cover, a loop over F.conv2d, an
+im2col over torch.matmul); a kernel that never computes with torch (another
+framework, a NumPy kernel) cannot show them, and a behaviour of its own that
+happens to look like one of them (flushing subnormals) must not be explained
+by torch's entry.  ``reaches_torch`` makes the call under a dispatch mode that
+stops it at the first of those operators: it tells without running torch's
+kernel, so the call of a crash entry is never made.
 """
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-# aten operators that are torch's convolution (the dispatcher's names, overloads aside):
-# the public one and the backends it routes to.
-CONVOLUTION_OPERATORS = frozenset({
+# aten operators (the dispatcher's names, overloads aside): torch's convolution, the
+# public one and the backends it routes to, and its matrix products.
+KERNEL_OPERATORS = frozenset({
     "convolution", "_convolution", "conv2d", "convolution_overrideable", "mkldnn_convolution",
     "_slow_conv2d_forward", "thnn_conv2d", "slow_conv_dilated2d", "_nnpack_spatial_convolution",
-    "_conv_depthwise2d", "cudnn_convolution", "miopen_convolution", "_mps_convolution"})
+    "_conv_depthwise2d", "cudnn_convolution", "miopen_convolution", "_mps_convolution",
+    "mm", "bmm", "addmm", "baddbmm", "addbmm", "matmul", "linear", "dot", "vdot", "mv",
+    "_mkldnn_matmul"})
 TORCH_CONV2D = (torch.nn.functional.conv2d, torch.conv2d)
 
 
 class _Reached(Exception):
-    """Raised at the first convolution operator: the call reaches torch."""
+    """Raised at the first of those operators: the call reaches torch."""
 
 
 class _StopAtConvolution(TorchDispatchMode):
-    """Stops a call at torch's convolution, remembering that it got there (an
+    """Stops a call at torch's kernels, remembering that it got there (an
     implementation may catch the exception and go on)."""
 
     reached = False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func.overloadpacket.__name__ in CONVOLUTION_OPERATORS:
+        if func.overloadpacket.__name__ in KERNEL_OPERATORS:
             self.reached = True
             raise _Reached(func.overloadpacket.__name__)
         return func(*args, **(kwargs or {}))
 
 
+class Reaches:
+    """``reaches_torch`` for one call, asked at most once, when a registry entry needs it."""
+
+    def __init__(self, conv2d, case, tensors):
+        self._call, self._answer = (conv2d, case, tensors), None
+
+    def __call__(self):
+        if self._answer is None:
+            self._answer = reaches_torch(*self._call)
+        return self._answer
+
+
 def reaches_torch(conv2d, case, tensors):
-    """Whether ``conv2d`` hands ``case``'s call on ``tensors`` to torch's convolution
-    (torch's own conv2d does, without asking)."""
+    """Whether ``conv2d`` hands ``case``'s call on ``tensors`` to torch's kernels (torch's
+    own conv2d does, without asking; so does a call through nn.Conv2d's padding modes,
+    which case/calls.py makes in torch's own module around any implementation)."""
     if getattr(conv2d, "__wrapped__", conv2d) in TORCH_CONV2D:
+        return True
+    if getattr(case, "padding_mode", "zeros") != "zeros":
         return True
     mode = _StopAtConvolution()
     try:

@@ -20,9 +20,11 @@ WIDE, NARROW = "in1x1x3x3:w1x1x1x3", "in1x1x3x3:w1x1x1x1"
 
 
 def _entry(entry_id, kind, call):
+    """An entry of a kernel's own registry: rechecked on the implementation under test."""
     behaviour = "" if kind == "crash" else "raised is None"
-    return registry.Entry(id=entry_id, kind=kind, torch=">=2.0", measured="m", condition="True",
-                          behaviour=behaviour, observed="o", reason="r", recheck=call)
+    return registry.Entry(id=entry_id, kind=kind, framework="torch>=2.0", source="kernel",
+                          measured="m", condition="True", behaviour=behaviour, observed="o",
+                          reason="r", recheck=call)
 
 
 @pytest.mark.parametrize("call, status", [(WIDE, registry.PRESENT), (NARROW, registry.FIXED)],

@@ -76,8 +76,14 @@ def test_replaying_a_property_runs_it_on_the_one_case():
         f"[python -m suite.replay {CASE!r} --conv2d-impl={BROKEN} --property={property}]")
 
 
-def _zero_channels_as_torch_2_13(input, weight, bias=None, **arguments):
-    """torch 2.13's answer for ZERO_CHANNELS: 0 output channels, the bias dropped."""
+def _torch_through_a_wrapper(input, weight, bias=None, **arguments):
+    """torch's own conv2d behind a wrapper: it inherits torch's known deviations."""
+    return torch.nn.functional.conv2d(input, weight, bias, **arguments)
+
+
+def _zero_channels_without_torch(input, weight, bias=None, **arguments):
+    """torch 2.13's answer for ZERO_CHANNELS (0 output channels, the bias dropped), made
+    without calling torch's kernels: a kernel's own bug that looks like torch's."""
     return torch.zeros(2, 0, 3, 3)
 
 
@@ -85,10 +91,17 @@ ZERO_CHANNELS = parse("in2x0x5x5:w4x0x3x3:b4:s1:p0:d1:g1:float32:contiguous:floa
 
 
 def test_a_known_deviation_of_torch_is_reported_as_expected_not_as_a_failure(device, model):
-    finding = replay.examine(_zero_channels_as_torch_2_13, ZERO_CHANNELS, device, model)
+    finding = replay.examine(_torch_through_a_wrapper, ZERO_CHANNELS, device, model)
     assert finding.status == "deviation" and finding.deviation.id == "zero-input-channels", (
         f"status {finding.status}, deviation {finding.deviation}, but should be the expected "
         f"deviation zero-input-channels\n{finding.report()}")
+
+
+def test_torchs_known_deviation_does_not_excuse_a_kernel_that_never_calls_torch(device, model):
+    finding = replay.examine(_zero_channels_without_torch, ZERO_CHANNELS, device, model)
+    assert finding.status == "fails", (
+        f"status {finding.status}, deviation {finding.deviation}, but should fail: the kernel "
+        f"never hands the call to torch, so torch's entry cannot explain it\n{finding.report()}")
 
 
 @pytest.mark.parametrize("arguments, named", [
