@@ -22,13 +22,13 @@ from hypothesis import settings
 
 import strategies.domain
 import suite.domain
-from implementations.presets import describe_presets
 from reference import ErrorModel
 from suite import (coverage, crashes, profiles, properties, recheck, registry, replay,
                    shared_recheck, summary)
 from suite.device import (DEVICES, DeviceError, add_flag_options, apply_flags, check_device,
                           describe_flags, tf32_in_effect)
-from suite.implementation import DEFAULT, ImplementationError, load_implementation
+from suite.implementation import (DEFAULT, ImplementationError, describe_presets,
+                                  load_implementation)
 
 # --example-db: which example database Hypothesis uses (local, a directory,
 # Redis, a GitHub artifact), read-only for derandomised profiles: suite/example_db.py.

@@ -24,7 +24,7 @@ from hypothesis import example, given
 from case import parse
 from reference import ErrorModel
 from strategies import conv2d_cases
-from suite.coverage import conv_backend
+from suite.backends import conv_backend
 from suite.device import without_vendor_library
 from suite.judge import agree, agreement, as_numpy, output_of, require
 from suite.properties import conformance
