@@ -6,9 +6,10 @@ strategies, judge, replay, drift, registry), as CI does.  The self-check and
 the scale-out tests keep their own marks (``-m selfcheck``, ``-m scale``).
 
 Without ``-m``, a run selects the conformance properties, plus what it names
-under tests/meta: a file or a test named there runs whole (``pytest
-tests/meta/test_layers.py``), a folder runs its ``meta`` tests.  With ``-m``
-the marks alone decide.
+under tests/meta: a file or folder there runs its ``meta`` tests (``pytest
+tests/meta/test_layers.py``), a test named by its node id runs whatever its
+marks; the self-check and the scale-out tests otherwise need their ``-m``
+(they start subprocesses for minutes).  With ``-m`` the marks alone decide.
 
 Those tools are checked on calls they choose, so a kernel's declared domain
 (--conv2d-domain) does not hold while they run.
@@ -46,13 +47,13 @@ def _named(config, arg):
 
 
 def _selects(path, node, item):
-    """Whether the argument ``path::node`` asks for ``item`` of tests/meta: a file or a
-    test names it whole; a folder names its ``meta`` tests."""
-    if path == item.path:
+    """Whether the argument ``path::node`` asks for ``item`` of tests/meta: a test named
+    by its node id, whatever its marks; the ``meta`` tests of a file or folder."""
+    if path == item.path and node:
         test = item.nodeid.split("::", 1)[1]
-        return not node or test == node or test.startswith((f"{node}[", f"{node}::"))
-    return (path == HERE or HERE in path.parents) and path in item.path.parents \
-        and item.get_closest_marker("meta") is not None
+        return test == node or test.startswith((f"{node}[", f"{node}::"))
+    return (path == item.path or path == HERE or HERE in path.parents) \
+        and path in (item.path, *item.path.parents) and item.get_closest_marker("meta") is not None
 
 
 @pytest.fixture(autouse=True)
