@@ -46,7 +46,7 @@ import torch.nn.functional as F  # noqa: E402
 import reference  # noqa: E402
 from implementations import transform  # noqa: E402
 from implementations.broken.transform import BROKEN  # noqa: E402
-from reference.numerics import transform_error_bound  # noqa: E402
+from reference.transform_bound import transform_error_bound  # noqa: E402
 
 CORRECT = {
     "torch F.conv2d": F.conv2d,

@@ -30,7 +30,7 @@ from hypothesis import Phase, given, settings, target
 
 from case.data import SIGNIFICAND_BITS, round_to
 from reference import UNIT_ROUNDOFF, ErrorModel, grad_bias, grad_input, grad_weight
-from reference.numerics import UNDERFLOW
+from reference.rounding import UNDERFLOW
 from reference.staged_sums import staged_error_bound
 from strategies import conv2d_cases
 from suite import registry

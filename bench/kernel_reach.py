@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 from bench.targeting import _guard_known_crashes
 from strategies.sampling import drawn
-from suite.coverage import OnednnCapture, _sweep_pairs, load_network_kernels
+from suite.coverage import REFRESH_COMMAND, load_network_kernels, sweep_pairs
+from suite.onednn import OnednnCapture
 from suite.run import run
 from tests import test_autograd_modes, test_gradients
 
@@ -89,9 +90,8 @@ def main(seeds=20, examples=60):
     _guard_known_crashes()
     network = load_network_kernels()
     if network is None:
-        raise SystemExit("no network sweep for this machine: run `python -m suite.coverage "
-                         "networks` first")
-    backward = sorted(pair for pair in _sweep_pairs(network) if pair[0].startswith("backward"))
+        raise SystemExit(f"no network sweep for this machine: run `{REFRESH_COMMAND}` first")
+    backward = sorted(pair for pair in sweep_pairs(network) if pair[0].startswith("backward"))
     started = time.process_time()
     per_property, together = measure(seeds, examples)
     print(f"torch {torch.__version__}; {seeds} searches of {examples} examples per property, "

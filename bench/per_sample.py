@@ -16,7 +16,7 @@ import argparse
 import torch
 from torch.utils.benchmark import Timer
 
-from per_sample.formulations import FORMULATIONS, channel_summed_matmul, loop
+from case.formulations import FORMULATIONS, channel_summed_matmul, loop
 from suite.implementation import DEFAULT, ImplementationError, load_implementation
 
 # name: (N, C, O, g, H, W, kh, kw, padding)

@@ -1,6 +1,7 @@
-"""Named implementations for ``--conv2d-impl``: the ways people run torch's conv2d.
+"""What the ``--conv2d-impl`` presets run: the ways people run torch's conv2d.
 
-A name without ``:`` selects one of these instead of a ``MODULE:ATTR``:
+A name without ``:`` selects one of these instead of a ``MODULE:ATTR`` (the
+table of names is ``PRESETS`` in suite/implementation.py):
 
 - ``eager``: ``torch.nn.functional.conv2d`` as it is (the default);
 - ``eager-no-onednn``: the same with oneDNN (mkldnn) disabled, so float32 on
@@ -20,10 +21,7 @@ A name without ``:`` selects one of these instead of a ``MODULE:ATTR``:
 
 import functools
 
-import torch.nn.functional as F
-
 from case.calls import module_conv2d
-from implementations.correct import without_mkldnn
 
 
 def module(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
@@ -61,18 +59,3 @@ def _compile_unavailable():
 
 compiled.unavailable = compiled_static.unavailable = _compile_unavailable
 
-
-PRESETS = {
-    "eager": (F.conv2d, "torch.nn.functional.conv2d (default)"),
-    "eager-no-onednn": (without_mkldnn, "F.conv2d with oneDNN (mkldnn) disabled"),
-    "compile": (compiled, "torch.compile(F.conv2d, dynamic=True), inductor; slow: seconds per "
-                          "new graph, use --hypothesis-profile=compile (README)"),
-    "compile-static": (compiled_static, "torch.compile(F.conv2d, dynamic=False): a graph per "
-                                        "shape"),
-    "module": (module, "nn.Conv2d built from the arguments"),
-}
-
-
-def describe_presets():
-    """One line for ``--help``: every preset name and what it runs."""
-    return "; ".join(f"{name}: {description}" for name, (_, description) in PRESETS.items())

@@ -3,7 +3,7 @@
 They compute the same function as F.conv2d but not as sums of the n
 products, so their rounding errors follow another model: the direct model
 (``--conv2d-error-model=direct``) must reject them and the transform model
-(``transform``, ``reference.numerics.transform_error_bound``) must accept them.
+(``transform``, ``reference.transform_bound.transform_error_bound``) must accept them.
 
 - ``winograd_f2x3``, ``winograd_f4x3``: Winograd minimal filtering
   F(m x m, 3 x 3), nested in 2-D, on m x m output tiles aligned at the

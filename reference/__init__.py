@@ -13,7 +13,8 @@ from reference.adjoints import grad_bias, grad_input, grad_weight
 from reference.arguments import Geometry, output_length, output_shape, resolve
 from reference.forward import conv2d
 from reference.memory_format import output_memory_format
-from reference.numerics import UNIT_ROUNDOFF, ErrorModel, error_bound, gamma, magnitude
+from reference.numerics import ErrorModel, magnitude
+from reference.rounding import UNIT_ROUNDOFF, error_bound, gamma
 from reference.rules import ConvArgumentError, Rule
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The rounding bound of a sum computed in stages: partial sums rounded to the result's dtype.
 
-``error_bound`` (numerics.py) holds for a sum of n products accumulated in
+``error_bound`` (rounding.py) holds for a sum of n products accumulated in
 one format and rounded once.  Some sums are not computed that way:
 
 - torch's CPU backward for float16/bfloat16 without oneDNN (the im2col path)
@@ -34,7 +34,7 @@ Complex: ``2 * gamma_{a+3}`` inside, as in ``error_bound``; a complex addition
 rounds each component, so ``gamma_b(u)`` outside.
 """
 
-from reference.numerics import ACCUMULATION, TF32_ROUNDOFF, UNDERFLOW, UNIT_ROUNDOFF, gamma
+from reference.rounding import ACCUMULATION, TF32_ROUNDOFF, UNDERFLOW, UNIT_ROUNDOFF, gamma
 
 
 def staged_error_bound(magnitude, *, dot_length, roundings, dtype, tf32=False):

@@ -1,10 +1,11 @@
 """Rounding-error bounds for conv2d by Winograd and by FFT: the transform model.
 
 A Winograd or FFT conv2d is not a sum of the n products of each output, so the
-direct bound ``gamma_{n+1} * M`` (``numerics.error_bound``) does not hold for
+direct bound ``gamma_{n+1} * M`` (``rounding.error_bound``) does not hold for
 it: its errors come from rounding transformed values whose size has nothing to
-do with M.  The bounds here are derived, not fitted; ``numerics.
-transform_error_bound`` is the entry point, this module the derivation.
+do with M.  The bounds here are derived, not fitted; ``transform_error_bound``
+(below) is the entry point, and the error models of reference/numerics.py
+use it.
 
 Notation: u is the unit roundoff of the working precision (float32 for
 float16/bfloat16 data, which are transformed in float32), gamma_k = k*u/(1-k*u)
@@ -110,7 +111,7 @@ Underflow
 ---------
 Below the normal range Higham's model gains an absolute term (section 2.1):
 fl(a op b) = (a op b)(1 + delta) + e, |e| <= U, half the smallest subnormal of
-the working precision (``numerics.UNDERFLOW``).  e = 0 for a sum (one that
+the working precision (``rounding.UNDERFLOW``).  e = 0 for a sum (one that
 lands below the normal range is exact: both operands are multiples of the
 smallest subnormal) and for a product by an integer constant (c x is such a
 multiple too: exact below the normal range, relative above it); an FMA rounds
@@ -195,6 +196,149 @@ anywhere; a spectrum's reaches the whole plane.
 import math
 
 import numpy as np
+
+from reference.forward import batched, conv2d_resolved, padded, unbatched
+from reference.rounding import ACCUMULATION, FORMATS, UNDERFLOW, UNIT_ROUNDOFF, error_bound, gamma
+
+
+def transform_error_bound(input, weight, bias, reference, *, geometry, dtype, algorithm,
+                          tile=None, matrices=None, tile_origin="any", fft_lengths=None,
+                          magnitude=None, accumulation=None, include_direct=True):
+    """The largest error a correct Winograd or FFT conv2d may make, per element.
+
+    The bound derived above for ``algorithm`` (``"winograd"``: gamma_K (M_W + |b|)
+    over the tile that holds the element, the largest over its possible positions
+    when ``tile_origin="any"``; ``"fft"``: (1 + u) c_F S + u |y|), plus its absolute
+    underflow term, the float64 reference's rounding ``gamma_{n+1}(2^-53) * M +
+    n * UNDERFLOW`` and, for float16/bfloat16, the output roundings of
+    ``error_bound``.  With ``include_direct`` the result is the elementwise maximum
+    with ``error_bound`` (a kernel may compute some outputs directly); a call the
+    algorithm cannot compute (stride or dilation not 1, another kernel size for
+    Winograd, an empty output) gets ``error_bound`` alone.
+
+    - ``input``, ``weight``, ``bias``: the float64/complex128 arrays the
+      implementation saw (bias may be None); 3-D input for unbatched calls;
+    - ``reference``: the exact output y (``reference.conv2d`` of them);
+    - ``geometry``: ``reference.resolve(...)`` of the call;
+    - ``dtype``: the dtype name of the data and result, e.g. ``"float32"``;
+    - ``algorithm``: ``"winograd"`` or ``"fft"``;
+    - ``tile``: m for Winograd (2 or 4 take Lavin & Gray's matrices for 3 x 3);
+    - ``matrices``: ``(AT, G, BT)`` for other points or tiles (then kernels of
+      G.shape[1] x G.shape[1]);
+    - ``tile_origin``: ``"any"`` (default: any tiling of m x m blocks) or
+      ``(i0, j0)``, the output index where the tiling starts;
+    - ``fft_lengths``: (n1, n2); default the powers of two at or above the
+      padded input size;
+    - ``magnitude``: M = ``magnitude(...)`` of the call if already computed;
+    - ``accumulation``: the working dtype (default: float32 for half types);
+    - ``include_direct``: also accept what the direct model accepts.
+    """
+    accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
+    u, u_out = UNIT_ROUNDOFF[accumulation], UNIT_ROUNDOFF[dtype]
+    reference = np.asarray(reference)
+    bias_plane = None if bias is None else np.asarray(bias)[:, None, None]
+    if magnitude is None:
+        magnitude = conv2d_resolved(geometry, np.abs(input), np.abs(weight),
+                                    None if bias is None else np.abs(bias))
+    direct = error_bound(magnitude, reference, dot_length=geometry.dot_length, dtype=dtype,
+                         accumulation=accumulation, bias=bias_plane)
+    matrices = _algorithm_matrices(algorithm, geometry, reference, tile, matrices)
+    if matrices is None:
+        return direct
+
+    complex_data = np.iscomplexobj(input) or np.iscomplexobj(weight) or dtype.startswith("complex")
+    x = padded(geometry, batched(geometry, np.asarray(input)), np.asarray(input).dtype)
+    w = np.asarray(weight)
+    group_channels = geometry.in_channels // geometry.groups
+    if algorithm == "winograd":
+        K = winograd_roundings(*matrices, group_channels, complex_data)
+        M_W = winograd_magnitude(np.abs(x), np.abs(w), geometry.groups, *matrices,
+                                    tile_origin)
+        bound = gamma(K, u) * (unbatched(geometry, M_W) +
+                               (0 if bias is None else np.abs(bias_plane)))
+        underflow = (1 + gamma(K, u)) ** 2 * unbatched(geometry, winograd_underflow(
+            np.abs(x), np.abs(w), geometry.groups, *matrices, tile_origin, complex_data,
+            UNDERFLOW[accumulation]))
+    else:
+        lengths = _fft_lengths(x, fft_lengths)
+        c_F = fft_roundings(lengths, group_channels, u)
+        S, underflow = (unbatched(geometry, np.broadcast_to(
+            per_plane[:, :, None, None], (*per_plane.shape, *geometry.output_size)))
+            for per_plane in (fft_plane_norms(x, w, geometry.groups),
+                              (1 + c_F) ** 2 * fft_underflow(x, w, geometry.groups, lengths,
+                                                                UNDERFLOW[accumulation])))
+        bound = (1 + u) * c_F * S + u * np.abs(reference)
+    products = geometry.dot_length * (4 if complex_data else 1)
+    bound = (bound + underflow + products * UNDERFLOW["float64"]
+             + gamma(geometry.dot_length + 1, UNIT_ROUNDOFF["float64"]) * magnitude)
+    if u_out > u:
+        bound = bound * (1 + u_out) + u_out * np.abs(reference) + UNDERFLOW[dtype]
+        if bias_plane is not None:
+            bound = bound + u_out * np.abs(reference - bias_plane) + UNDERFLOW[dtype]
+    return np.maximum(bound, direct) if include_direct else bound
+
+
+def transform_overflow(input, weight, bias, reference, *, geometry, dtype, algorithm,
+                       tile=None, matrices=None, fft_lengths=None, accumulation=None):
+    """Per element, whether a correct Winograd or FFT conv2d may overflow on the way:
+    where a value it computes (a transform, a product, the channel sum, the output
+    transform; spectra and the inverse FFT) could reach the working precision's
+    overflow threshold, the result is open in the ``Overflow`` sense (inf - inf
+    makes NaN, anything goes).  Arguments as ``transform_error_bound``'s.
+
+    Conservative: the bound is per (sample, output channel) plane, and every
+    output of such a plane is open, because one tile's or one spectrum's
+    overflow reaches every output that reads it, and a tile may sit anywhere
+    (a plane transform reaches the whole plane).
+    """
+    accumulation = accumulation or ACCUMULATION.get(dtype, dtype)
+    reference = np.asarray(reference)
+    closed = np.zeros(reference.shape, dtype=bool)
+    matrices = _algorithm_matrices(algorithm, geometry, reference, tile, matrices)
+    if matrices is None:
+        return closed
+    x = np.abs(padded(geometry, batched(geometry, np.asarray(input)), np.asarray(input).dtype))
+    w = np.abs(np.asarray(weight))
+    bias_abs = 0 if bias is None else np.abs(np.asarray(bias))
+    group_channels = geometry.in_channels // geometry.groups
+    u = UNIT_ROUNDOFF[accumulation]
+    if algorithm == "winograd":
+        complex_data = (np.iscomplexobj(input) or np.iscomplexobj(weight)
+                        or dtype.startswith("complex"))
+        size = (1 + gamma(winograd_roundings(*matrices, group_channels, complex_data), u)) * \
+            winograd_overflow_size(x, w, bias_abs, geometry.groups, *matrices)
+    else:
+        lengths = _fft_lengths(x, fft_lengths)
+        size = (1 + fft_roundings(lengths, group_channels, u)) * \
+            fft_overflow_size(x, w, bias_abs, geometry.groups, lengths)
+    open = size[:, :, None, None] >= FORMATS[accumulation].overflow_threshold
+    return unbatched(geometry, np.broadcast_to(open, (*open.shape[:2], *geometry.output_size)))
+
+
+def _algorithm_matrices(algorithm, geometry, reference, tile, matrices):
+    """(AT, G, BT) for Winograd, () for FFT, or None for a call the algorithm cannot
+    compute (stride or dilation not 1, another kernel size, an empty output)."""
+    if algorithm == "winograd":
+        found = winograd_matrices(tile, matrices)
+        covered = geometry.kernel == (found[1].shape[1], found[1].shape[1])
+    elif algorithm == "fft":
+        found, covered = (), True
+    else:
+        raise ValueError(f"algorithm={algorithm!r}: 'winograd' or 'fft'")
+    covered = (covered and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
+               and reference.size > 0 and geometry.in_channels > 0)
+    return found if covered else None
+
+
+def _fft_lengths(padded_input, fft_lengths):
+    """The FFT lengths (n1, n2): the given ones, or the powers of two at or above
+    the padded input size; refused if they cannot hold it."""
+    lengths = tuple(fft_lengths or power_of_two_lengths(padded_input.shape[-2:]))
+    if lengths[0] < padded_input.shape[-2] or lengths[1] < padded_input.shape[-1]:
+        raise ValueError(f"fft_lengths={lengths} cannot hold the padded input "
+                         f"{padded_input.shape[-2:]}: the circular convolution would wrap around")
+    return lengths
+
 
 # The transform matrices the Winograd bound assumes by default (AT, G, BT),
 # per tile size m, for 3 x 3 kernels: Lavin & Gray's, points 0, +-1, inf (m = 2)
@@ -380,11 +524,11 @@ def _separable_windows(block, BT, grid_h, grid_w):
 def fft_roundings(lengths, group_channels, u):
     """c_F: the relative factor of the FFT bound, for FFT lengths (n1, n2)."""
     t = sum(math.ceil(math.log2(n)) for n in lengths if n > 1)
-    eta = u + _gamma(4, u) * (math.sqrt(2) + u)  # twiddles accurate to mu = u
+    eta = u + gamma(4, u) * (math.sqrt(2) + u)  # twiddles accurate to mu = u
     if t * eta >= 1:
         raise ValueError(f"FFT of lengths {lengths} is unbounded at u={u}")
     eps = t * eta / (1 - t * eta)
-    theta = (1 + math.sqrt(2) * _gamma(2, u)) * (1 + _gamma(group_channels - 1, u)) - 1
+    theta = (1 + math.sqrt(2) * gamma(2, u)) * (1 + gamma(group_channels - 1, u)) - 1
     return (1 + eps) ** 3 * (1 + theta) * (1 + u) - 1
 
 
@@ -444,11 +588,3 @@ def _inexact_terms(M):
     cannot round below the normal range (module docstring), so only these can."""
     M = np.asarray(M)
     return int(((M != 0) & (M != np.round(M))).sum(axis=1).max())
-
-
-def _gamma(k, u):
-    if k <= 0:
-        return 0.0
-    if k * u >= 1:
-        raise ValueError(f"gamma_{k} is unbounded for u={u}")
-    return k * u / (1 - k * u)

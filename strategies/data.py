@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from case.data import EXACT_RANGE
 from case.features import (DENSITIES, SIGNS, TensorFeatures, exact_exponents, float_exponents)
 from case.spellings import SPELLINGS
-from reference.numerics import ACCUMULATION, FORMATS
+from reference.rounding import ACCUMULATION, FORMATS
 
 MAGNITUDES = ("unit", "subnormal_input", "subnormal_weight", "subnormal_products",
               "near_overflow", "anywhere")

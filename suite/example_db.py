@@ -1,39 +1,15 @@
 """Which example database Hypothesis keeps failures in: ``--example-db=SPEC[,SPEC...]``.
 
-A failure that one run finds is saved in the example database, and every later
-run that reads the same database tries it first.  Where the database lives
-decides who benefits:
-
-========================  =====================================================
-``local``                 ``.hypothesis/examples`` in the checkout (Hypothesis's
-                          default directory): the same machine's next run
-``dir:PATH``              a directory of your choice (a cache folder, a mount)
-``redis://HOST:PORT/DB``  a Redis server (also ``rediss://``, ``unix://PATH``):
-                          every machine of a self-hosted fleet at once; needs
-                          the ``redis`` package (``pip install -e ".[redis]"``)
-``github:OWNER/REPO``     the newest GitHub Actions artifact named
-                          ``hypothesis-example-db`` (or ``github:OWNER/REPO/NAME``),
-                          downloaded with ``$GITHUB_TOKEN``: pull requests read
-                          what the nightly job uploaded; always read-only
-``none``                  no database
-========================  =====================================================
-
-Several, comma-separated, are read together and written together
-(Hypothesis's ``MultiplexedDatabase``), e.g. ``local,github:OWNER/REPO``.
-
-Who writes: derandomised profiles (``ci``, the pull-request gate, and
-``selfcheck``) only read, so a gate run never changes what other runs see;
-randomised ones (``dev``, ``nightly``) read and write.  Hypothesis replays a
-database's entries first even in a derandomised run (its ``reuse`` phase does
-not look at ``derandomize``), so the gate still runs the same generated
-examples on every run of a commit, after first retrying whatever the shared
-database holds for each property.
-
-Without the option nothing changes: ``dev`` and ``nightly`` use ``local``, and
-``ci`` none (Hypothesis's own ``ci`` profile).  A spec that does not parse, a
-server that does not answer, or an artifact that cannot be fetched is a
-one-line usage error before any test runs.  With ``--hypothesis-seed``
-Hypothesis uses no database at all.
+``local``, ``dir:PATH``, ``redis://HOST:PORT/DB`` (a fleet; the ``redis``
+extra), ``github:OWNER/REPO[/ARTIFACT]`` (the nightly job's artifact, always
+read-only) or ``none``; several, comma-separated, are read and written
+together.  Derandomised profiles (``ci``, ``selfcheck``) only read, so a gate
+run never changes what other runs see; ``dev`` and ``nightly`` also write.
+Hypothesis's ``reuse`` phase replays a database's entries even in a
+derandomised run, so a gate first retries what the database holds, then runs
+its usual examples.  A spec that does not parse, a server that does not answer
+or an artifact that cannot be fetched is a one-line usage error before any
+test runs.  Who benefits from which: docs/gate.md.
 """
 
 import re

@@ -1,5 +1,7 @@
 """Which conv2d is under test: ``--conv2d-impl=MODULE:ATTR`` or a preset name.
 
+A preset is a name for a ``MODULE:ATTR`` (``PRESETS``), loaded like any other
+spec: only when chosen, so the suite imports no implementation itself.
 Loading errors are the user's, not the suite's: they become one-line
 ``ImplementationError`` messages that conftest turns into a usage error.
 """
@@ -8,18 +10,41 @@ import importlib
 
 DEFAULT = "torch.nn.functional:conv2d"
 
+# name -> (MODULE:ATTR, what runs): the ways people run torch's own conv2d
+# (implementations/presets.py says more about each).
+PRESETS = {
+    "eager": (DEFAULT, "torch.nn.functional.conv2d (default)"),
+    "eager-no-onednn": ("implementations.correct:without_mkldnn",
+                        "F.conv2d with oneDNN (mkldnn) disabled"),
+    "compile": ("implementations.presets:compiled",
+                "torch.compile(F.conv2d, dynamic=True), inductor; slow: seconds per new graph, "
+                "use --hypothesis-profile=compile (README)"),
+    "compile-static": ("implementations.presets:compiled_static",
+                       "torch.compile(F.conv2d, dynamic=False): a graph per shape"),
+    "module": ("implementations.presets:module", "nn.Conv2d built from the arguments"),
+}
+
 
 class ImplementationError(ValueError):
     """--conv2d-impl names nothing callable."""
 
 
+def describe_presets():
+    """One line for ``--help``: every preset name and what it runs."""
+    return "; ".join(f"{name}: {description}" for name, (_, description) in PRESETS.items())
+
+
 def load_implementation(spec):
-    """The callable that ``spec`` (``MODULE:ATTR``, ATTR may be dotted, or a
-    preset name from implementations/presets.py) names."""
-    from implementations.presets import PRESETS
+    """The callable that ``spec`` (``MODULE:ATTR``, ATTR may be dotted, or a preset
+    name from ``PRESETS``) names."""
     if ":" not in spec and spec in PRESETS:
-        return _available(spec, PRESETS[spec][0])
-    module_name, colon, attribute = spec.partition(":")
+        return _load(spec, PRESETS[spec][0])
+    return _load(spec, spec)
+
+
+def _load(spec, target_spec):
+    """The callable ``target_spec`` names; errors quote ``spec``, what the user wrote."""
+    module_name, colon, attribute = target_spec.partition(":")
     if not colon or not module_name or not attribute:
         raise ImplementationError(
             f"--conv2d-impl={spec!r}: expected MODULE:ATTR, e.g. {DEFAULT}, or a preset: "

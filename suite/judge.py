@@ -40,7 +40,8 @@ from hypothesis import currently_in_test_context, event, reject
 
 from case import domain
 from reference import memory_format
-from reference.numerics import FORMATS, ErrorModel, gamma
+from reference.numerics import ErrorModel
+from reference.rounding import FORMATS, gamma
 from reference.staged_sums import staged_error_bound
 from suite import registry, run, summary
 from suite.compare import Problem, compare_values

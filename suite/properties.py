@@ -11,6 +11,7 @@ Options (used by the self-check, tests/meta/test_self_check.py):
   --conv2d-outcomes=PATH          write {property id: outcome} as JSON
 """
 
+import ast
 import json
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from case import domain
 
 MARK = "conv2d_property"
+CONFORMANCE = Path(__file__).resolve().parent.parent / "tests"
 
 
 CLAIMS_MARK = "conv2d_claims"
@@ -59,6 +61,20 @@ def property_id(item):
         return None
     callspec = getattr(item, "callspec", None)
     return mark.args[0] + (f"[{callspec.id}]" if callspec else "")
+
+
+def declared_ids(directory=CONFORMANCE):
+    """{property id: file name} of every ``@conformance("...")`` test in the conformance
+    files (``test_*.py`` of ``directory``), read from their sources without importing them."""
+    ids = {}
+    for path in sorted(Path(directory).glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                for decorator in node.decorator_list:
+                    if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None)
+                            == "conformance"):
+                        ids[decorator.args[0].value] = path.name
+    return ids
 
 
 def names(selected, item_id):

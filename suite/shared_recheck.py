@@ -1,15 +1,10 @@
-"""One recheck of the registry for all the pytest sessions of one campaign.
+"""One recheck of the registry for several pytest sessions of one run.
 
 Every pytest session rechecks the whole registry before any property runs
 (suite/recheck.py), in forks of itself.  xdist hands its controller's result
-to its workers; a fuzzing campaign (``python -m suite.fuzz``) has no
-controller of that kind, yet it starts several sessions in a row with the same
-implementation and options: its own collection, HypoFuzz's hub and the worker
-it forks (each collects again), and the closing gate run.  In a plain pytest
-run the recheck takes under a second, but in HypoFuzz's processes it is most
-of their start: 16 to 18 s from HypoFuzz's start to its first input when each
-rechecks, 7 to 8 s when they read the campaign's recheck (campaigns taken in
-turn, load average 3 to 5 on 2 cores, bench/fuzz_time.py).
+to its workers; sessions started one after another by a script (each
+collecting again, with the same implementation and options) have no such
+controller, and in a short session the recheck can be most of its start.
 
 ``--conv2d-registry-status=FILE`` shares one recheck between them: the first
 session that names FILE rechecks and writes it; the later ones read it.  The
@@ -33,10 +28,9 @@ FORMAT = 1
 
 def add_options(group):
     group.addoption("--conv2d-registry-status", default=None, metavar="FILE.json",
-                    help="share one recheck of the registry between the sessions of one run "
-                         "(python -m suite.fuzz passes it to HypoFuzz): the first session that "
-                         "names FILE rechecks and writes it, the later ones read it (default: "
-                         "every session rechecks)")
+                    help="share one recheck of the registry between the sessions of one run: "
+                         "the first session that names FILE rechecks and writes it, the later "
+                         "ones read it (default: every session rechecks)")
 
 
 def identity(options, registry_file=registry.KNOWN_DEVIATIONS):

@@ -23,7 +23,7 @@ from hypothesis import example, given
 
 from case import parse
 from strategies import conv2d_cases
-from suite.coverage import conv_backend
+from suite.backends import conv_backend
 from suite.device import without_vendor_library
 from suite.judge import against_reference, agreement, as_numpy, output_of, require
 from suite.properties import conformance

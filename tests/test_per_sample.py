@@ -12,23 +12,19 @@ at N = 2.
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from case import parse
-from case.formulations import (FORMULATIONS, channel_summed_matmul,
-                               groups_set_to_batch_size, loop,
-                               per_channel_matmul, weights_as_out_channels)
-from reference import ConvArgumentError, Rule
+from case import domain, parse
+from case.formulations import (FORMULATIONS, groups_set_to_batch_size, loop, per_channel_matmul,
+                               weights_as_out_channels)
+from reference import Rule
 from reference import per_sample as per_sample_reference
-from case import domain
 from strategies.per_sample import (batch_sized_groups_cases, full_extent_kernel_cases,
                                    per_sample_cases)
-from suite.judge import (Finding, agree, as_numpy, check_call, describe_call, judge,
-                         require)
+from suite.judge import Finding, agree, as_numpy, check_call, require
 from suite.properties import conformance, needs
-from suite.run import OutsideTheDomain, run
+from suite.run import OutsideTheDomain
 
 # The note's problems (fm_A (N, C, kh, kw) applied to fm_B (N, C, H, W): O = 1).
 NOTE_6x3 = (  # C=1024, 18x19 maps, 6x3 kernel, padding (1, 0)
@@ -39,19 +35,27 @@ NOTE_COLUMN = (  # 14x14 maps, a 14x1 column kernel
 NOTE_ROW = (  # 14x14 maps, a 1x14 row kernel
     "in2x1024x14x14:w2x1x1024x1x14:b2x1:s1:p0:d1:g1:float64:contiguous:exact:seed4")
 NOTES = (NOTE_6x3, NOTE_6x3_EXACT, NOTE_COLUMN, NOTE_ROW)
+# The note's failing calls, and the rule each breaks.
+NOTE_FAILING_CALLS = {
+    # The note's misreading 1 with 1000 input channels and weights of 1024.
+    "channels_1000_vs_1024": (
+        "in2x1000x18x19:w2x1024x6x3:s1:p(1,0):d1:g1:float32:contiguous:float:seed0",
+        Rule.CHANNEL_MISMATCH),
+    # The note's misreading 2 on a last batch of 63 with groups=64 written in;
+    # the input's batch (2 here, 63 in the note) does not enter the rule.
+    "weight_batch_63_with_groups_64": (
+        "in2x1024x14x14:w63x16x14x1:s1:p0:d1:g64:float32:contiguous:float:seed0",
+        Rule.GROUPS_EXCEED_OUT_CHANNELS),
+}
 
 
 def note(text, formulation="loop"):
     return parse(f"{text}:{formulation}")
 
 
-
-
 # Each formulation, the vmap one about a claim beyond values (running under vmap).
 CLAIMED_FORMULATIONS = [pytest.param(name, marks=needs("vmap")) if name == "vmap" else name
                         for name in FORMULATIONS]
-# torch's own kernel, the one whose float64 bits were measured (see below).
-TORCH_CONV2D = (F.conv2d, torch.conv2d)
 
 
 def _run(formulation, conv2d, case, tensors):
@@ -86,32 +90,6 @@ def test_every_formulation_convolves_each_sample_with_its_own_weight(conv2d, dev
 def test_every_formulation_computes_the_notes_own_problems(conv2d, device, model, formulation,
                                                            problem):
     check_call(conv2d, note(problem, formulation), device=device, model=model)
-
-
-@conformance("per_sample.float64_trick")
-@given(case=per_sample_cases(formulations=("grouped_trick",), dtypes=("float64",),
-                             tiers=("float",)))
-def test_in_float64_the_grouped_trick_repeats_the_loop_bit_for_bit(conv2d, device, model, case):
-    """A measured fact of torch's own CPU kernel (torch 2.13): in float64 both make
-    the same sums in the same order, so the trick can replace the loop without
-    changing a bit.  It is not a rule of conv2d: a correct implementation may
-    sum in another order for another number of groups (implementations/
-    correct.py's im2col_matmul differs by 1.8e-15, measured), so for any other
-    implementation or device both must only be within the rounding bound.
-    """
-    arrays = case.arrays()
-    tensors = case.tensors(arrays, device=device)
-    looped = case.replace(formulation="loop")
-    if getattr(conv2d, "__wrapped__", conv2d) in TORCH_CONV2D and device == "cpu":
-        require(agree(case, run(conv2d, case, tensors).output,
-                      as_numpy(run(conv2d, looped, tensors).output), exact=True,
-                      name="grouped_trick(conv2d)",
-                      source="loop(conv2d) (they are bit for bit equal on torch 2.13 CPU, "
-                             "measured)"))
-    else:
-        for each in (looped, case):
-            require(judge(each, run(conv2d, each, tensors), model=model, arrays=arrays,
-                          tensors=tensors))
 
 
 @conformance("per_sample.weights_as_out_channels")
@@ -167,22 +145,10 @@ def test_groups_equal_to_the_batch_size_convolves_channel_slices_not_samples(con
 
 
 @conformance("per_sample.notes_failing_calls")
-@pytest.mark.parametrize("case, rule", [
-    # The note's misreading 1 with 1000 input channels and weights of 1024.
-    (parse("in2x1000x18x19:w2x1024x6x3:s1:p(1,0):d1:g1:float32:contiguous:float:seed0"),
-     Rule.CHANNEL_MISMATCH),
-    # The note's misreading 2 on a last batch of 63 with groups=64 written in;
-    # the input's batch (2 here, 63 in the note) does not enter the rule.
-    (parse("in2x1024x14x14:w63x16x14x1:s1:p0:d1:g64:float32:contiguous:float:seed0"),
-     Rule.GROUPS_EXCEED_OUT_CHANNELS),
-], ids=["channels_1000_vs_1024", "weight_batch_63_with_groups_64"])
-def test_the_notes_failing_calls_raise_the_errors_the_rules_predict(conv2d, device, model, case,
-                                                                     rule):
-    with pytest.raises(ConvArgumentError) as predicted:
-        case.geometry()
-    assert predicted.value.rule is rule, (
-        f"the reference rejects it by {predicted.value.rule.value}, but should by {rule.value} "
-        f"[{describe_call(case)}]")
+@pytest.mark.parametrize("case", [parse(call) for call, _ in NOTE_FAILING_CALLS.values()],
+                         ids=list(NOTE_FAILING_CALLS))
+def test_the_notes_failing_calls_raise_the_errors_the_rules_predict(conv2d, device, model, case):
+    """Which rule each breaks is the reference's to say (tests/meta/test_per_sample_helpers.py)."""
     check_call(conv2d, case, device=device, model=model)
 
 
@@ -193,13 +159,13 @@ def test_the_notes_failing_calls_raise_the_errors_the_rules_predict(conv2d, devi
 def test_a_full_height_or_width_kernel_is_a_per_channel_matmul_summed_over_channels(
         conv2d, device, model, case):
     """The note's ``A^T @ B`` per channel is the convolution of that channel alone;
-    conv2d equals it only summed over the channels (plain equality needs C = 1)."""
+    conv2d equals it only summed over the channels (plain equality needs C = 1).
+    That the sum, ``channel_summed_matmul``, is the convolution is the helper's own
+    check (tests/meta/test_per_sample_helpers.py)."""
     _judged_here(case, model)
     arrays = case.arrays()
     input, weight, bias = case.tensors(arrays, device=device)
     expected = case.expected(arrays)
-    require(agree(case, channel_summed_matmul(input, weight, bias), expected, exact=True,
-                  name="channel_summed_matmul", source="the reference"))
     require(agree(case, _run(loop, conv2d, case, (input, weight, bias)), expected, exact=True,
                   name="loop(conv2d)", source="the reference"))
     last = input.shape[1] - 1  # one channel stands for all: C is up to 1024

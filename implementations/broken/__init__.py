@@ -42,8 +42,9 @@ def broken(*, caught_by, kills_the_process=False, options=()):
         doc = (function.__doc__ or "").strip()
         if not doc:
             raise ValueError(f"{function.__name__}: say what the bug is in its docstring")
+        bug = " ".join(doc.split("\n\n")[0].split())  # the docstring's first paragraph
         entry = BrokenImplementation(function.__name__, function.__module__, tuple(caught_by),
-                                     doc.splitlines()[0], kills_the_process, tuple(options))
+                                     bug, kills_the_process, tuple(options))
         REGISTRY[entry.spec] = entry
         return function
     return register

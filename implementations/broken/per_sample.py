@@ -24,7 +24,6 @@ FORMULATIONS = [f"per_sample.formulations[{name}]" for name in ("loop", "grouped
                                                                  "im2col_einsum")]
 TRICK, IM2COL = FORMULATIONS[1:]
 VMAP = "per_sample.formulations[vmap]"
-FLOAT64_TRICK = "per_sample.float64_trick"
 CROSS_PRODUCT = "per_sample.weights_as_out_channels"
 CHANNEL_SLICES = "per_sample.groups_set_to_batch_size"
 NOTE_ERRORS = [f"per_sample.notes_failing_calls[{name}]" for name in
@@ -41,7 +40,7 @@ def _smallest_factor(number):
                 None)
 
 
-@broken(caught_by=[TRICK, IM2COL, FLOAT64_TRICK, CHANNEL_SLICES, GRADIENTS[1]])
+@broken(caught_by=[TRICK, IM2COL, CHANNEL_SLICES, GRADIENTS[1]])
 def assigns_composite_groups_to_transposed_channel_slices(input, weight, bias=None, stride=1,
                                                           padding=0, dilation=1, groups=1):
     """With groups = a*b composite (a its smallest prime factor), group j*a + i reads the
@@ -77,7 +76,7 @@ def _fills_the_padded_input(input, weight, stride, padding, dilation, groups):
             geometry.width + left + right == dw * (kw - 1) + 1)
 
 
-@broken(caught_by=[*FORMULATIONS, VMAP, FLOAT64_TRICK, CROSS_PRODUCT, CHANNEL_SLICES, MATMUL,
+@broken(caught_by=[*FORMULATIONS, VMAP, CROSS_PRODUCT, CHANNEL_SLICES, MATMUL,
                    *GRADIENTS, "per_sample.notes_shapes"])
 def drops_the_last_kernel_row_or_column_that_fills_the_input(input, weight, bias=None, stride=1,
                                                               padding=0, dilation=1, groups=1):

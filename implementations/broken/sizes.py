@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from implementations.broken import broken
-from suite.coverage import conv_backend
+from suite.backends import conv_backend
 
 # Each names the properties that caught it in the self-check's derandomised run (the
 # selfcheck profile: 200 examples a property), measured with this module's kernels on

@@ -1,5 +1,8 @@
 """The kernel-coverage report counts what it says it counts (suite/coverage.py).
 
+Its parts: oneDNN's verbose lines and their capture (suite/onednn.py), torch's
+backend choice (suite/backends.py).
+
 oneDNN's verbose lines are parsed by content, in the layouts oneDNN 2.x and
 3.x print; torch's backend is classified for every argument form F.conv2d
 takes and never raises; counts from several processes add up; the report
@@ -15,8 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench import network_layers
-from suite import coverage
+from suite import backends, coverage, onednn
 
 # Real lines from torch 2.13.0's oneDNN v3.12.0 (ONEDNN_VERBOSE=1), abridged only in the
 # memory-descriptor field where noted.
@@ -59,21 +61,21 @@ GRAPH = ("onednn_verbose,v1,graph,exec,cpu,100002,convolution,conv_bias_relu,dat
 
 
 def test_execution_lines_of_each_pass_give_pass_and_implementation():
-    assert coverage.parse_line(FORWARD) == coverage.Execution(
+    assert onednn.parse_line(FORWARD) == onednn.Execution(
         "forward_training", "brg_conv_fwd:avx10_1_512_amx", "cpu",
         "mb2_ic16oc32_ih14oh14kh3sh1dh0ph1_iw14ow14kw3sw1dw0pw1")
-    assert coverage.parse_line(BACKWARD_DATA).implementation == (
+    assert onednn.parse_line(BACKWARD_DATA).implementation == (
         "brg_conv_bwd:avx10_1_512_amx+brg_conv_fwd:avx10_1_512_amx")
-    assert coverage.parse_line(BACKWARD_DATA).pass_kind == "backward_data"
-    weights = coverage.parse_line(BACKWARD_WEIGHTS)
+    assert onednn.parse_line(BACKWARD_DATA).pass_kind == "backward_data"
+    weights = onednn.parse_line(BACKWARD_WEIGHTS)
     assert (weights.pass_kind, weights.implementation) == ("backward_weights", "jit:avx512_core")
     assert weights.problem.startswith("mb2_g4ic16")
 
 
 def test_fields_are_found_by_content_in_other_oneDNN_layouts():
-    old = coverage.parse_line(OLD_STYLE)
+    old = onednn.parse_line(OLD_STYLE)
     assert (old.pass_kind, old.implementation) == ("forward_training", "jit:avx2")
-    stamped = coverage.parse_line(TIMESTAMPED)
+    stamped = onednn.parse_line(TIMESTAMPED)
     assert (stamped.pass_kind, stamped.implementation) == ("backward_weights",
                                                            "jit_1x1:avx512_core")
 
@@ -81,13 +83,13 @@ def test_fields_are_found_by_content_in_other_oneDNN_layouts():
 @pytest.mark.parametrize("line", [REORDER, NESTED_CREATE, GRAPH, "", "plain C output\n",
                                   "onednn_verbose,v1,primitive,exec,cpu", HEADER.splitlines()[0]])
 def test_lines_that_are_not_a_convolution_execution_count_nothing(line):
-    assert coverage.parse_line(line) is None
+    assert onednn.parse_line(line) is None
 
 
 def test_a_verbose_stream_gives_counts_header_and_the_other_output_untouched():
     text = (HEADER + FORWARD + "\n" + REORDER + "\nhello from C\n" + FORWARD + "\n"
             + BACKWARD_DATA + "\n" + NESTED_CREATE + "\npartial line without newline")
-    counts, info, other, kinds = coverage.parse_verbose(text)
+    counts, info, other, kinds = onednn.parse_verbose(text)
     assert kinds == {"convolution": 3, "reorder": 1}
     assert counts == {("forward_training", "brg_conv_fwd:avx10_1_512_amx"): 2,
                       ("backward_data", "brg_conv_bwd:avx10_1_512_amx+brg_conv_fwd:"
@@ -106,25 +108,25 @@ def _select(input, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1
 def test_the_backend_is_torchs_own_choice_for_every_argument_form():
     x, w = torch.ones(2, 4, 9, 8), torch.ones(6, 4, 3, 2)
     expected = _select(x, w, padding=(1, 1))
-    assert coverage.conv_backend(x, w, None, 1, 1, 1, 1) == expected
-    assert coverage.conv_backend(x, w, None, (1,), [1], (1,), 1) == expected
-    assert coverage.conv_backend(x, w, padding="valid") == _select(x, w)
+    assert backends.conv_backend(x, w, None, 1, 1, 1, 1) == expected
+    assert backends.conv_backend(x, w, None, (1,), [1], (1,), 1) == expected
+    assert backends.conv_backend(x, w, padding="valid") == _select(x, w)
     # 'same', even kernel width: torch pads one column first, then pads (1, 0) symmetrically
-    same = coverage.conv_backend(x, w, padding="same")
+    same = backends.conv_backend(x, w, padding="same")
     assert same == _select(torch.ones(2, 4, 9, 9), w, padding=(1, 0))
-    assert coverage.conv_backend(x[0], w) == _select(x[:1], w)  # unbatched
-    assert coverage.conv_backend(x.double(), w.double(), dilation=2) == "SlowDilated2d"
-    assert coverage.conv_backend(x.double(), w.double()) == "Slow2d"
-    assert coverage.conv_backend(x[:0], w) in ("Empty", "MkldnnEmpty")
+    assert backends.conv_backend(x[0], w) == _select(x[:1], w)  # unbatched
+    assert backends.conv_backend(x.double(), w.double(), dilation=2) == "SlowDilated2d"
+    assert backends.conv_backend(x.double(), w.double()) == "Slow2d"
+    assert backends.conv_backend(x[:0], w) in ("Empty", "MkldnnEmpty")
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch")
 def test_the_backend_follows_the_oneDNN_switch():
     x, w = torch.ones(2, 4, 8, 8), torch.ones(4, 4, 3, 3)
-    assert coverage.conv_backend(x, w) == "Mkldnn"
+    assert backends.conv_backend(x, w) == "Mkldnn"
     with torch.backends.mkldnn.flags(enabled=False):
-        assert coverage.conv_backend(x, w) == "Slow2d"
-        assert coverage.conv_backend(torch.ones(16, 4, 8, 8), w) == "NnpackSpatial"
+        assert backends.conv_backend(x, w) == "Slow2d"
+        assert backends.conv_backend(torch.ones(16, 4, 8, 8), w) == "NnpackSpatial"
 
 
 @pytest.mark.parametrize("arguments", [
@@ -134,14 +136,14 @@ def test_the_backend_follows_the_oneDNN_switch():
     dict(input=torch.ones(1, 1, 3, 3), weight=torch.ones(1, 1, 1, 1), groups="two"),
 ])
 def test_a_call_torch_cannot_classify_is_unknown_not_an_error(arguments):
-    assert coverage.conv_backend(**arguments) == "unknown"
+    assert backends.conv_backend(**arguments) == "unknown"
 
 
 def test_inside_vmap_the_call_is_named_as_transformed():
     seen = []
 
     def per_sample(x, w):
-        seen.append(coverage.conv_backend(x[None], w))
+        seen.append(backends.conv_backend(x[None], w))
         return F.conv2d(x[None], w)[0]
     torch.func.vmap(per_sample)(torch.ones(3, 2, 5, 5), torch.ones(3, 4, 2, 3, 3))
     assert seen == ["functorch"]
@@ -183,9 +185,9 @@ def test_tallies_from_several_workers_add_up_and_survive_xdists_serialisation():
     assert total.info == {"isa": "AVX-512"}
 
 
-@pytest.mark.skipif(not coverage.OnednnCapture.available(), reason="no oneDNN verbose here")
+@pytest.mark.skipif(not onednn.OnednnCapture.available(), reason="no oneDNN verbose here")
 def test_a_capture_sees_forward_and_backward_and_hands_other_output_on(capfd):
-    capture = coverage.OnednnCapture()
+    capture = onednn.OnednnCapture()
     x = torch.ones(2, 4, 6, 6, dtype=torch.bfloat16, requires_grad=True)
     w = torch.ones(4, 4, 3, 3, dtype=torch.bfloat16, requires_grad=True)
     with capture.capturing() as counts:
@@ -207,7 +209,7 @@ def _config(**options):
 
 def test_the_report_compares_the_run_with_the_recorded_network_sweep(tmp_path):
     info = {"version": "v3.12.0 (commit x)", "isa": "Test ISA"}
-    key = coverage.machine_key(info)
+    key = onednn.machine_key(info)
     sweep = {"key": key, "measured": "2026-01-01", "backends": {},
              "onednn": {"forward_training": {
                  "jit:avx512_core": {"smallest": {"where": "resnet50.conv1", "layer": "L1",
@@ -242,30 +244,3 @@ def test_without_a_recorded_sweep_the_report_names_the_command(tmp_path):
     if plugin.onednn is None:
         pytest.skip("no oneDNN capture on this machine")
     assert any(coverage.REFRESH_COMMAND in line for line in plugin.report_lines())
-
-
-def test_the_network_layer_list_has_every_conv_of_each_architecture():
-    counts = {}
-    for name, _ in network_layers.all_places():
-        counts[name.split(".")[0]] = counts.get(name.split(".")[0], 0) + 1
-    assert counts == {"resnet50": 53, "mobilenet_v2": 52, "efficientnet_b0": 81,
-                      "convnext_tiny": 22, "seed": 5}
-    layers = network_layers.LAYERS
-    assert len(layers) == len(set(layers))
-    stem = next(layer for layer in layers if "resnet50.conv1" in layers[layer])
-    assert (stem.kernel, stem.stride, stem.padding, stem.output_size) == ((7, 7), (2, 2), (3, 3),
-                                                                          (112, 112))
-    last = next(layer for layer in layers if "resnet50.layer4.2.conv3" in layers[layer])
-    assert (last.in_channels, last.out_channels, last.input_size) == (512, 2048, (7, 7))
-    se = next(layer for layer in layers
-              if "efficientnet_b0.features.6.1.se.reduce" in layers[layer])
-    assert (se.in_channels, se.out_channels, se.input_size, se.bias) == (1152, 48, (1, 1), True)
-
-
-def test_a_probe_describes_a_valid_call_and_knows_which_is_smaller():
-    layer = next(iter(network_layers.LAYERS))
-    probe = coverage.Probe.from_layer(layer, 2, "bfloat16", "NHWC")
-    assert probe.valid() and probe.layer() == layer
-    smaller = coverage.Probe(1, 1, 1, 1, 4, 4, 3, 3)
-    assert smaller.valid() and smaller.size() < probe.size()
-    assert not coverage.Probe(1, 1, 1, 1, 2, 2, 5, 5).valid()  # kernel larger than the input

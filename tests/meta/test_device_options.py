@@ -17,9 +17,8 @@ import pytest
 import torch
 
 import reference
-from implementations.presets import PRESETS
 from suite.device import DEVICES, apply_flags, describe_flags, tf32_in_effect
-from suite.implementation import ImplementationError, load_implementation
+from suite.implementation import PRESETS, ImplementationError, load_implementation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,9 +96,10 @@ def test_tf32_widens_the_bound_by_its_operand_rounding_for_float32_only(dtype, w
 
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_name_loads_its_implementation(name):
-    assert load_implementation(name) is PRESETS[name][0], (
+    spec = PRESETS[name][0]
+    assert load_implementation(name) is load_implementation(spec), (
         f"--conv2d-impl={name} loads {load_implementation(name)!r}, but should load "
-        f"{PRESETS[name][0]!r}")
+        f"{spec} [--conv2d-impl={name}]")
 
 
 def test_an_unknown_name_is_refused_with_the_presets_listed():

@@ -8,12 +8,14 @@ The correct alternatives (implementations/correct.py) must pass every
 conformance property.  Those runs are selected with ``-m selfcheck`` (a
 subprocess each is too slow for the default run; CI runs them after it).
 
-The default run checks the bookkeeping: every conformance property is named
+With ``CONV2D_SELFCHECK_OUTCOMES=DIR`` the broken implementations' outcomes are
+kept in DIR, one JSON file each, for ``python -m bench.self_check_table DIR``.
+
+The meta run checks the bookkeeping: every conformance property is named
 by some broken implementation (a property no bug can fail is a defect), and
 every id a broken implementation names exists.
 """
 
-import ast
 import json
 import os
 import subprocess
@@ -23,9 +25,12 @@ from pathlib import Path
 import pytest
 
 from implementations.broken import all_broken
+from suite.properties import declared_ids
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFORMANCE = sorted((ROOT / "tests").glob("test_*.py"))
+# Where each broken implementation's outcomes are kept ({property id: outcome}, one file
+# per implementation): python -m bench.self_check_table DIR reads them as a table.
+OUTCOMES = "CONV2D_SELFCHECK_OUTCOMES"
 CORRECT = ["correct:without_mkldnn", "correct:accumulating_in_float64", "correct:im2col_matmul"]
 # Correct fast algorithms: they pass under the transform error model and must
 # fail under the direct one, which no Winograd or FFT kernel can satisfy.
@@ -33,29 +38,16 @@ TRANSFORM_KERNELS = ["transform:winograd_f2x3", "transform:winograd_f4x3", "tran
 TRANSFORM = ("--conv2d-error-model=transform",)
 
 
-def conformance_ids():
-    """{property id: file} of every ``@conformance("...")`` test, read from the sources."""
-    ids = {}
-    for path in CONFORMANCE:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef):
-                for decorator in node.decorator_list:
-                    if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None)
-                            == "conformance"):
-                        ids[decorator.args[0].value] = path.name
-    return ids
-
-
 def test_every_conformance_property_is_named_by_a_broken_implementation():
     named = {entry.split("[", 1)[0] for broken in all_broken() for entry in broken.caught_by}
-    unnamed = sorted(set(conformance_ids()) - named)
+    unnamed = sorted(set(declared_ids()) - named)
     assert not unnamed, (
         f"conformance properties {unnamed} are named by no broken implementation, but each "
         f"should be: a property no bug can fail is a defect [implementations/broken/]")
 
 
 def test_every_property_a_broken_implementation_names_exists():
-    ids = conformance_ids()
+    ids = declared_ids()
     unknown = sorted({(broken.spec, entry) for broken in all_broken()
                       for entry in broken.caught_by if entry.split("[", 1)[0] not in ids})
     assert not unknown, f"{unknown}: no conformance property has these ids [suite/properties.py]"
@@ -92,7 +84,11 @@ def _with_family_samples(implementations):
 @pytest.mark.selfcheck
 @pytest.mark.parametrize("implementation", _with_family_samples(all_broken()))
 def test_the_suite_fails_a_broken_conv2d(implementation, tmp_path):
-    path = tmp_path / "outcomes.json"
+    kept = os.environ.get(OUTCOMES)
+    folder = Path(kept).resolve() if kept else tmp_path
+    path = folder / f"{implementation.module}.{implementation.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
     code, output = run_suite(implementation.spec, implementation.caught_by, "selfcheck", path,
                              under_xdist=implementation.kills_the_process,
                              options=implementation.options)

@@ -23,7 +23,7 @@ from reference import ErrorModel
 from strategies import sizes
 from strategies.sampling import drawn as _drawn
 from strategies.problems import REGIMES, conv2d_problems
-from suite.coverage import conv_backend
+from suite.backends import conv_backend
 from suite.judge import check_call
 
 FIND = settings(max_examples=2000, database=None, derandomize=True, deadline=None,

@@ -21,7 +21,7 @@ import reference
 from case import parse
 from case.data import SIGNIFICAND_BITS, in_units, round_to
 from case.features import FeatureError, TensorFeatures, exponents_of
-from reference.numerics import ACCUMULATION, FORMATS
+from reference.rounding import ACCUMULATION, FORMATS
 from strategies import conv2d_cases
 from strategies.data import MAGNITUDES
 

@@ -16,7 +16,9 @@ from case import parse
 from implementations import transform
 from reference import transform_bound as tb
 from reference.forward import batched, padded
-from reference.numerics import UNDERFLOW, ErrorModel, gamma, transform_error_bound
+from reference.numerics import ErrorModel
+from reference.rounding import UNDERFLOW, gamma
+from reference.transform_bound import transform_error_bound
 from suite import run
 from suite.judge import as_numpy, judge
 
