@@ -17,7 +17,7 @@ import pytest
 from hypothesis import settings
 
 from suite import (coverage, crashes, options, profiles, properties, recheck, registry, replay,
-                   shared_recheck, summary)
+                   summary)
 from suite.device import describe_flags
 
 # --example-db: which example database Hypothesis uses (local, a directory,
@@ -37,7 +37,6 @@ def pytest_addoption(parser):
                          "$GITHUB_STEP_SUMMARY")
     properties.add_options(group)
     coverage.add_options(group)
-    shared_recheck.add_options(group)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -39,7 +39,7 @@ import re
 
 import numpy as np
 
-from reference.numerics import FORMATS
+from reference.rounding import FORMATS
 
 DENSITIES = ("dense", "sparse", "none")
 SIGNS = ("mixed", "positive", "negative", "paired", "opposed")

@@ -37,7 +37,7 @@ import torch
 
 from case import parse
 from case import domain
-from suite import registry, shared_recheck
+from suite import registry
 from suite.judge import autograd_finding, facts_of, judge
 from suite.run import child_environment, differentiate, run
 
@@ -130,14 +130,6 @@ class Rechecker:
         return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-_in_a_fork = False
-
-
-def in_a_recheck():
-    """Whether this process is a recheck's fork: its calls are no property's examples."""
-    return _in_a_fork
-
-
 class Fork:
     """``work()`` in a forked copy of this process, its stdout and stderr kept in files."""
 
@@ -147,8 +139,6 @@ class Fork:
         sys.stderr.flush()
         self.pid = os.fork()
         if self.pid == 0:  # the copy: never returns
-            global _in_a_fork
-            _in_a_fork = True
             os.dup2(self.stdout.fileno(), 1)
             os.dup2(self.stderr.fileno(), 2)
             sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
@@ -278,12 +268,9 @@ class RegistryPlugin:
         entries = registry.load_all(deviations)
         rechecker = Rechecker(options)
         self.registry = registry.activate(registry.Registry(entries, recheck=rechecker))
-        shared = config.getoption("conv2d_registry_status", None)
         if hasattr(config, "workerinput"):
             found = config.workerinput["conv2d_registry"]
             self.registry.set_status(found["status"], found["details"])
-        elif shared is not None:  # a campaign's sessions: one recheck for all of them
-            self.registry.set_status(*shared_recheck.statuses(shared, rechecker, entries))
         else:
             self.registry.set_status(*rechecker.all(entries))
 
