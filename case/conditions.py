@@ -24,14 +24,15 @@ import ast
 #   weight_channels_last; tier ("exact", "float"); padding_mode (nn.Conv2d's);
 # - transform: a derived call's transform (None, "crop", "slice", "split", "poison");
 #   formulation: a per-sample case's formulation (None otherwise); spelling: how the call
-#   is written (case/spellings.py);
+#   is written (case/spellings.py); context: how the call is made (case/context.py:
+#   context.mode, context.threads, context.requires_grad, ...);
 # - exponents: the (input, weight, bias) scale exponents of the data; subnormal_scale:
 #   whether the data's features reach the dtype's subnormal range (case/features.py).
 CASE_NAMES = ("kind", "rule", "batch", "in_channels", "out_channels", "kernel", "bias_shape",
               "has_bias", "stride", "padding", "dilation", "groups", "dtype", "weight_dtype",
               "bias_dtype", "layout", "tier", "padding_mode", "input_channels_last",
               "weight_channels_last", "transform", "formulation", "input_shape", "weight_shape",
-              "geometry", "spelling", "exponents", "subnormal_scale")
+              "geometry", "spelling", "context", "exponents", "subnormal_scale")
 # The backend state: device ("cpu", "cuda", "mps"), onednn (oneDNN enabled for the call),
 # threads (torch's intra-op threads).
 ENVIRONMENT_NAMES = ("device", "onednn", "threads")

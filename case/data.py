@@ -75,8 +75,19 @@ def _weight_shape(case):
     return case.weight_shape
 
 
-def _broadcast_weight(case, weight):
-    return np.broadcast_to(weight, case.weight_shape).copy()
+def _bias_shape(case):
+    """An expanded bias holds one element repeated over out_channels."""
+    if case.layout == "expanded_bias" and case.bias_shape:
+        return (1,)
+    return case.bias_shape
+
+
+def _broadcast(case, weight, bias):
+    """The weight and bias at their full shapes (an expanded one's element repeated)."""
+    weight = np.broadcast_to(weight, case.weight_shape).copy()
+    if bias is not None:
+        bias = np.broadcast_to(bias, case.bias_shape).copy()
+    return weight, bias
 
 
 def case_arrays(case):
@@ -88,13 +99,12 @@ def case_arrays(case):
     n = max(1, int(np.prod(case.weight_shape[1:])))
     if _plain(case):
         input = _draw(rng, case.input_shape, input_dtype)
-        weight = _broadcast_weight(case, _draw(rng, _weight_shape(case), weight_dtype,
-                                               1 / np.sqrt(n)))
-        bias = _draw(rng, case.bias_shape, bias_dtype) if case.has_bias else None
-        return input, weight, bias
+        weight = _draw(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n))
+        bias = _draw(rng, _bias_shape(case), bias_dtype) if case.has_bias else None
+        return (input, *_broadcast(case, weight, bias))
     input = _normal(rng, case.input_shape, input_dtype)
     weight = _normal(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n))
-    bias = _normal(rng, case.bias_shape, bias_dtype) if case.has_bias else None
+    bias = _normal(rng, _bias_shape(case), bias_dtype) if case.has_bias else None
     shaped = _shaped(case, (input, weight, bias), clip=data_features.FLOAT_CLIP)
     exponents = data_features.exponents_of(case)
     input, weight, bias = (
@@ -102,7 +112,7 @@ def case_arrays(case):
             data_features.scaled(values, exponent, features, dtype), dtype)
         for values, exponent, features, dtype in zip(
             shaped, exponents, data_features.case_features(case), case.dtypes))
-    return input, _broadcast_weight(case, weight), bias
+    return (input, *_broadcast(case, weight, bias))
 
 
 def _plain(case):
@@ -174,16 +184,16 @@ def _exact_arrays(case, rng):
             for values, exponent, features, dtype in zip(
                 (input, weight, bias), data_features.exponents_of(case),
                 data_features.case_features(case), case.dtypes))
-    return input, _broadcast_weight(case, weight), bias
+    return (input, *_broadcast(case, weight, bias))
 
 
 def _exact_units(case, rng):
-    """The exact tier's integers, in units of each tensor's scale; the weight as drawn
-    (one filter, for an expanded weight)."""
+    """The exact tier's integers, in units of each tensor's scale; the weight and bias
+    as drawn (one filter or element, for an expanded one)."""
     dtype = case.dtype
     input = _draw_integers(rng, case.input_shape, dtype)
     weight = _draw_integers(rng, _weight_shape(case), dtype)
-    bias = _draw_integers(rng, case.bias_shape, dtype) if case.has_bias else None
+    bias = _draw_integers(rng, _bias_shape(case), dtype) if case.has_bias else None
     special = np.zeros(case.input_shape, bool)
     if not _plain(case):
         input, weight, bias = _shaped(case, (input, weight, bias))
@@ -193,8 +203,8 @@ def _exact_units(case, rng):
         return input, weight, bias  # exact whatever the data: no need to look
     keep = rng.random(case.input_shape)
     density = 1.0
-    whole = _broadcast_weight(case, weight)
-    while input.size and _l1_magnitude(case, input, whole, bias).max(initial=0) > limit:
+    whole, whole_bias = _broadcast(case, weight, bias)
+    while input.size and _l1_magnitude(case, input, whole, whole_bias).max(initial=0) > limit:
         density /= 2
         input = np.where((keep < density) | special, input, 0)
     return input, weight, bias
@@ -220,15 +230,31 @@ def _adjoint_magnitude(case, arrays, grad_output):
     return max(s.max(initial=0) for s in sums)
 
 
+def _constant_grad_output(case, arrays, rng, shape):
+    """One value everywhere, as ``out.sum()`` (1) or ``out.mean()`` (1/numel) hand it to
+    backward; on the exact tier 1, or 0 where the sums of 1s would not be exact."""
+    size = int(np.prod(shape))
+    if case.tier == "float":
+        return np.full(shape, round_to(np.float64(1 / max(1, size) if rng.integers(2) else 1.0),
+                                       case.dtype))
+    ones = np.ones(shape)
+    exact = not size or _adjoint_magnitude(case, in_units(case, arrays), ones) <= exact_limit(
+        case.dtype)
+    return ones if exact else np.zeros(shape)
+
+
 def grad_output_array(case, arrays):
     """A grad_output to backpropagate through ``case`` with data ``arrays``.
 
     From its own stream of the case's seed, in the case's tier: normal values
     (float), or small integers thinned until every partial sum of grad_input,
-    grad_weight and grad_bias is exact (exact), as the input is for the forward.
+    grad_weight and grad_bias is exact (exact), as the input is for the forward;
+    one value everywhere where the context hands backward an expanded gradient.
     """
     rng = np.random.default_rng([case.seed, 1])
     shape = case.geometry().output_shape
+    if case.context.grad_output == "expanded":
+        return _constant_grad_output(case, arrays, rng, shape)
     if case.tier == "float":
         return _draw(rng, shape, case.dtype)
     grad = _draw_integers(rng, shape, case.dtype)

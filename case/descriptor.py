@@ -12,7 +12,8 @@ apply: nn.Conv2d's padding mode (``reflect``), the per-sample formulation
 ``(N, O, C/g, kh, kw)`` and a bias ``(N, O)``), each tensor's data features
 (``input(e-140,sparse)``, ``weight(none,0=1)``, ``bias(e3)``:
 case/features.py), the call's spelling (``call(positional)``:
-case/spellings.py), and the transforms that derived the call from the case
+case/spellings.py), the context it is called in (``context(grad=weight,threads=3)``:
+case/context.py), and the transforms that derived the call from the case
 before them (``crop(2,0)``, case/transforms.py), in the order they were
 applied.
 """
@@ -20,6 +21,8 @@ applied.
 import ast
 import re
 
+from case.context import DEFAULT as DEFAULT_CONTEXT
+from case.context import CallContext, ContextError
 from case.features import TENSORS, FeatureError, TensorFeatures
 from case.transforms import parse_transform
 
@@ -57,16 +60,24 @@ def format_case(case):
                                    for tensor in TENSORS) if token]
     if getattr(case, "spelling", "mixed") != "mixed":
         fields.append(f"call({case.spelling})")
+    context = getattr(case, "context", DEFAULT_CONTEXT).token()
+    if context:
+        fields.append(context)
     return ":".join(fields)
 
 
-_PARENTHESISED = re.compile(r"(input|weight|bias|call)\((.*)\)")
+_PARENTHESISED = re.compile(r"(input|weight|bias|call|context)\((.*)\)")
 
 
 def _parse_parenthesised(token, name, text):
-    """(field, value) of a data-features or spelling token."""
+    """(field, value) of a data-features, spelling or context token."""
     if name == "call":
         return "spelling", text
+    if name == "context":
+        try:
+            return "context", CallContext.from_token(text)
+        except ContextError as error:
+            raise DescriptorError(f"field {token!r}: {error}") from None
     try:
         return f"{name}_data", TensorFeatures.from_token(text)
     except FeatureError as error:

@@ -25,6 +25,7 @@ field is optional, an absent one claiming what torch's conv2d does:
                               # and message), "any" (some exception) or "none" (nothing)
     autograd = ["backward", "double_backward", "forward_mode"]   # the modes it claims
     vmap = true               # it runs under torch.func.vmap
+    autocast = true           # under torch.autocast it computes in the autocast dtype
     memory_format = "torch"   # torch's output memory-format rule, or "any"
     subnormals = "keep"       # or "flush": subnormal operands, products and results may
                               # be read or written as zero (judged by the bound)
@@ -96,6 +97,7 @@ class Claims:
     errors: str = "torch"
     autograd: tuple = AUTOGRAD_MODES
     vmap: bool = True
+    autocast: bool = True
     memory_format: str = "torch"
     subnormals: str = "keep"
 
@@ -116,9 +118,9 @@ class Claims:
                     raise DomainError(f"claims.autograd = {value!r}: a list of "
                                       f"{list(AUTOGRAD_MODES)} (empty: no gradients)")
                 values[name] = tuple(value)
-            elif name == "vmap":
+            elif name in ("vmap", "autocast"):
                 if not isinstance(value, bool):
-                    raise DomainError(f"claims.vmap = {value!r}: true or false")
+                    raise DomainError(f"claims.{name} = {value!r}: true or false")
                 values[name] = value
             else:
                 values[name] = _one_of(f"claims.{name}", value, CLAIM_CHOICES[name])
@@ -135,12 +137,12 @@ class Claims:
             return detail in self.autograd
         if kind == "errors":
             return self.errors == "torch" if detail == "torch" else self.errors != "none"
-        if kind == "vmap":
-            return self.vmap
+        if kind in ("vmap", "autocast"):
+            return getattr(self, kind)
         if kind == "memory_format":
             return self.memory_format == "torch"
         raise ValueError(f"{need!r}: not a claim (autograd.MODE, errors, errors.torch, vmap, "
-                         f"memory_format)")
+                         f"autocast, memory_format)")
 
     def excluded(self):
         return [f"{field.name}={getattr(self, field.name)!r}" for field in dataclasses.fields(self)

@@ -24,13 +24,17 @@ from reference.numerics import magnitude_resolved
 from reference.rules import ConvArgumentError
 
 from case import descriptor, features, spellings
+from case.context import AUTOCAST_DTYPES, CallContext
+from case.context import DEFAULT as DEFAULT_CONTEXT
 from case.data import EXACT_RANGE, case_arrays, grad_output_array
 from case.features import DEFAULT as PLAIN_DATA
 
 # bool only appears in invalid cases: conv2d must reject it.
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128", "bool")
 LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_weight",
-           "sliced_input", "transposed_input", "expanded_weight")
+           "sliced_input", "transposed_input", "expanded_weight", "offset_input",
+           "sliced_weight", "offset_weight", "transposed_weight", "sliced_bias", "offset_bias",
+           "expanded_bias")
 TIERS = ("exact", "float")
 # nn.Conv2d's padding modes; 'zeros' is F.conv2d's own.
 PADDING_MODES = tuple(reference.forward.PADDING_MODES)
@@ -39,6 +43,8 @@ PADDING_MODES = tuple(reference.forward.PADDING_MODES)
 class Case:
     """What every kind of case provides: its call's arguments, data, reference answer,
     rounding bound and printed form.  Subclasses hold the fields."""
+
+    context = DEFAULT_CONTEXT  # how the call is made (case/context.py); Conv2dCase varies it
 
     @property
     def arguments(self):
@@ -81,6 +87,9 @@ class Conv2dCase(Case):
     writes its own, so a padding mode keeps the default); ``input_data``,
     ``weight_data`` and ``bias_data`` are the data features that shape the
     seed's values (case/features.py; no bias, no bias features).
+    ``context`` is how the call is made beyond its arguments and data
+    (case/context.py: which tensors require grad, the grad_output's layout,
+    threads, grad mode or autocast, calls made before it).
     ``derived_from`` is ``(base, transform)`` for a derived call
     (case/transforms.py); use ``base.derive(transform)`` to make one.
     """
@@ -103,6 +112,7 @@ class Conv2dCase(Case):
     input_data: features.TensorFeatures = PLAIN_DATA
     weight_data: features.TensorFeatures = PLAIN_DATA
     bias_data: features.TensorFeatures = PLAIN_DATA
+    context: CallContext = DEFAULT_CONTEXT
     derived_from: object = None
 
     def __post_init__(self):
@@ -125,6 +135,12 @@ class Conv2dCase(Case):
                 raise ValueError(f"{name}={getattr(self, name)!r} is not TensorFeatures")
         if self.tier == "exact" and self.dtype in EXACT_RANGE and not self.plain_data:
             features.check_exact(self, EXACT_RANGE[self.dtype])
+        if not isinstance(self.context, CallContext):
+            raise ValueError(f"context={self.context!r} is not a CallContext")
+        if self.context.mode == "autocast" and self.dtype not in AUTOCAST_DTYPES:
+            raise ValueError(f"context mode=autocast calls float32 tensors under autocast to the "
+                             f"case's dtype, which must be one of {AUTOCAST_DTYPES}, not "
+                             f"{self.dtype!r}")
 
     @property
     def plain_data(self):
@@ -310,7 +326,7 @@ class Conv2dCase(Case):
             input_channels_last=self.layout in ("channels_last", "channels_last_input"),
             weight_channels_last=self.layout in ("channels_last", "channels_last_weight"),
             transform=None if self.transform is None else self.transform.name,
-            formulation=None, geometry=geometry, spelling=self.spelling,
+            formulation=None, geometry=geometry, spelling=self.spelling, context=self.context,
             exponents=features.exponents_of(self),
             subnormal_scale=features.reaches_subnormals(self))
 

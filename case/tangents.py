@@ -16,8 +16,9 @@ rebuilds them bit for bit.
   Each quantity is a sum of products of one fixed and one drawn factor, so
   its L1 magnitude (``|re| + |im|`` for complex) bounds every partial sum.
 
-With the expanded_weight layout the weight direction is one filter repeated,
-as the case's weight is, so it has the same strides as the weight it pairs with.
+With the expanded_weight (expanded_bias) layout the weight (bias) direction is
+one filter (element) repeated, as the case's weight (bias) is, so it has the
+same strides as the tensor it pairs with.
 """
 
 import numpy as np
@@ -50,9 +51,14 @@ def _integers(rng, shape, dtype):
     return values
 
 
-def _draw(case, rng, shape, scale=1.0, weight_like=False):
-    """One component in the case's tier; a weight-like one follows expanded_weight."""
-    drawn_shape = (1, *shape[1:]) if weight_like and case.layout == "expanded_weight" else shape
+def _expanded(case, name):
+    """Whether the case's ``name`` tensor ("weight", "bias") is one element expanded."""
+    return case.layout == f"expanded_{name}"
+
+
+def _draw(case, rng, shape, scale=1.0, like=None):
+    """One component in the case's tier; one ``like`` an expanded tensor is one repeated."""
+    drawn_shape = (1, *shape[1:]) if like and _expanded(case, like) and shape else shape
     values = (_normal(rng, drawn_shape, case.dtype, scale) if case.tier == "float"
               else _integers(rng, drawn_shape, case.dtype))
     return np.broadcast_to(values, shape).copy()
@@ -85,7 +91,7 @@ def _thinned(case, rng, components, sums):
 
 def _draw_uniform(case, rng, name, value):
     shape = value.shape
-    if name == "weight" and case.layout == "expanded_weight":
+    if _expanded(case, name):
         return np.broadcast_to(rng.random((1, *shape[1:])), shape)
     return rng.random(shape)
 
@@ -96,8 +102,8 @@ def direction(case, arrays, stream):
     rng = np.random.default_rng([case.seed, stream])
     n = max(1, int(np.prod(case.weight_shape[1:])))
     return (_draw(case, rng, input.shape),
-            _draw(case, rng, weight.shape, 1 / np.sqrt(n), weight_like=True),
-            None if bias is None else _draw(case, rng, bias.shape)), rng
+            _draw(case, rng, weight.shape, 1 / np.sqrt(n), like="weight"),
+            None if bias is None else _draw(case, rng, bias.shape, like="bias")), rng
 
 
 def _without_none(**components):

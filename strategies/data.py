@@ -183,7 +183,8 @@ def with_data_features(draw, case, *, magnitudes=MAGNITUDES, shaped=True):
     edges = any(regime != "unit" for regime in magnitudes)
     weight_size = _size(case.weight_shape[1:]) * (
         1 if case.layout == "expanded_weight" else case.weight_shape[0])
-    sizes = (_size(case.input_shape), weight_size, _size(case.bias_shape))
+    bias_size = 1 if case.layout == "expanded_bias" and case.has_bias else _size(case.bias_shape)
+    sizes = (_size(case.input_shape), weight_size, bias_size)
     drawn = {f"{tensor}_data": draw(tensor_features(case, size, exponent, edges), label=tensor)
              for tensor, size, exponent in zip(("input", "weight", "bias"), sizes, scales)}
     return case.replace(**drawn)

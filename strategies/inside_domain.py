@@ -17,6 +17,8 @@ from strategies.arguments import argument_forms
 
 # Layouts with NHWC input strides, which a 3-D (unbatched) input cannot have.
 BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
+# Layouts that are about the bias's view: a call without a bias has none.
+BIAS_LAYOUTS = ("sliced_bias", "offset_bias", "expanded_bias")
 
 
 class NothingToDraw(ValueError):
@@ -123,9 +125,10 @@ def inside(draw, cases, domain):
     has_bias = case.has_bias if domain.bias == "either" else domain.bias == "with"
     out_channels = groups * out_per_group
     layout = case.layout
-    if not batched and layout in BATCHED_ONLY_LAYOUTS:
+    unfit = BATCHED_ONLY_LAYOUTS * (not batched) + BIAS_LAYOUTS * (not has_bias)
+    if layout in unfit:
         layout = "contiguous" if domain.layouts is None or "contiguous" in domain.layouts else (
-            draw(st.sampled_from([l for l in domain.layouts if l not in BATCHED_ONLY_LAYOUTS]
+            draw(st.sampled_from([l for l in domain.layouts if l not in unfit]
                                  or domain.layouts)))
     moved = case.replace(
         input_shape=(*leading, groups * in_per_group, *spatial),

@@ -145,12 +145,14 @@ def _cases(draw, dtypes, layouts, tiers, bounds, unbatched, empty_batch, padding
         padding = draw(argument_forms(drawn.padding))
     batch = drawn.batch
     spatial = (drawn.in_channels, drawn.height, drawn.width)
+    has_bias = draw(st.booleans())
     layout_choices = [layout for layout in layouts
-                      if batch is not None or layout not in inside_domain.BATCHED_ONLY_LAYOUTS]
+                      if (batch is not None or layout not in inside_domain.BATCHED_ONLY_LAYOUTS)
+                      and (has_bias or layout not in inside_domain.BIAS_LAYOUTS)]
     return Conv2dCase(
         input_shape=spatial if batch is None else (batch, *spatial),
         weight_shape=(drawn.out_channels, drawn.group_channels, *drawn.kernel),
-        bias_shape=(drawn.out_channels,) if draw(st.booleans()) else None,
+        bias_shape=(drawn.out_channels,) if has_bias else None,
         stride=draw(argument_forms(drawn.stride)),
         padding=padding,
         dilation=draw(argument_forms(drawn.dilation)),

@@ -17,12 +17,14 @@ gradients): the registry rechecks crashes with it.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 
 import torch
 
 from case import domain
+from case.history import prior_calls
 from suite import monitor, registry, torch_calls
 
 
@@ -67,26 +69,46 @@ class OutsideTheDomain:
 
 
 def run(conv2d, case, tensors, *, guard=True, claimed=True):
-    """Make ``case``'s call of ``conv2d`` on ``tensors``; ``guard``: unless a known
+    """Make ``case``'s call of ``conv2d`` on ``tensors``, in its context (threads, grad
+    mode, the related calls before it: case/context.py); ``guard``: unless a known
     crash of this torch (an applying registry entry) holds for it, or (``claimed``)
     the implementation's declared domain (case/domain.py) does not."""
     device = tensors[0].device.type
-    state = environment(device, conv2d)
     if guard and claimed and case.rule() is None and not domain.active().admits(case):
-        return Outcome(not_run=OutsideTheDomain, environment=state)
-    reaches = torch_calls.Reaches(conv2d, case, tensors)
-    if guard:
-        crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
-        if crash is not None:
-            return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
-    _monitor.starting(str(case))
+        return Outcome(not_run=OutsideTheDomain, environment=environment(device, conv2d))
+    for prior in prior_calls(case):
+        run(conv2d, prior, prior.tensors(device=device), guard=guard, claimed=claimed)
+    with called_as(case.context, case.dtype, device):
+        state = environment(device, conv2d)
+        reaches = torch_calls.Reaches(conv2d, case, tensors)
+        if guard:
+            crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
+            if crash is not None:
+                return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
+        _monitor.starting(str(case))
+        try:
+            return Outcome(output=case.invoke(conv2d, tensors), environment=state,
+                           reaches_torch=reaches)
+        except Exception as error:  # any exception is an observation; the judge decides
+            return Outcome(error=error, environment=state, reaches_torch=reaches)
+        finally:
+            _monitor.finished()
+
+
+@contextlib.contextmanager
+def called_as(context, dtype, device):
+    """The threads and grad mode (or autocast to ``dtype``) a call's context asks for
+    (case/context.py), put back as they were afterwards."""
+    threads = torch.get_num_threads()
+    if context.threads:
+        torch.set_num_threads(context.threads)
+    modes = {"no_grad": torch.no_grad, "inference": torch.inference_mode,
+             "autocast": lambda: torch.autocast(device, dtype=getattr(torch, dtype))}
     try:
-        return Outcome(output=case.invoke(conv2d, tensors), environment=state,
-                       reaches_torch=reaches)
-    except Exception as error:  # any exception is an observation; the judge decides
-        return Outcome(error=error, environment=state, reaches_torch=reaches)
+        with modes.get(context.mode, contextlib.nullcontext)():
+            yield
     finally:
-        _monitor.finished()
+        torch.set_num_threads(threads)
 
 
 def differentiate(output, leaves, double):

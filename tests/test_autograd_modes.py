@@ -35,8 +35,10 @@ import torch.autograd.forward_ad as fwAD
 from hypothesis import given
 
 from case import derivatives
+from case.context import TENSORS
 from case.tangents import cotangents, gradient_tangents, tangents
 from strategies import conv2d_cases
+from strategies.contexts import with_context
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
 from strategies.sizes import BACKWARD_WEIGHTS
 from suite.judge import expect, fail_autograd, fail_with, finite_differences, output_of, require
@@ -59,12 +61,26 @@ def _present(tensors):
     return [tensor for tensor in tensors if tensor is not None]
 
 
+def _asked(case, components):
+    """``components`` (a direction, a cotangent) for the tensors the case's context says
+    require grad, None for the others: a derivative along a subset of the arguments."""
+    present = [name for name, value in zip(TENSORS, components) if value is not None]
+    asked = case.context.requiring_grad(present)
+    return tuple(value if name in asked else None for name, value in zip(TENSORS, components))
+
+
+def _zeros_for_none(components, like):
+    """The reference's view of a partial direction: zero where none is given."""
+    return tuple(np.zeros_like(full) if value is None and full is not None else value
+                 for value, full in zip(components, like))
+
+
 # ---- forward mode -------------------------------------------------------------------------
 
 def _tangent_by_dual_tensors(conv2d, case, primals, tangents_):
     __tracebackhide__ = True
     with fwAD.dual_level():
-        duals = [None if primal is None else fwAD.make_dual(primal, tangent)
+        duals = [primal if tangent is None else fwAD.make_dual(primal, tangent)
                  for primal, tangent in zip(primals, tangents_)]
         out = output_of(case, run(conv2d, case, duals))
         return fwAD.unpack_dual(out).tangent
@@ -72,11 +88,15 @@ def _tangent_by_dual_tensors(conv2d, case, primals, tangents_):
 
 def _tangent_by_func_jvp(conv2d, case, primals, tangents_):
     __tracebackhide__ = True
+    moving = [number for number, tangent in enumerate(tangents_) if tangent is not None]
 
     def call(*tensors):
-        full = list(tensors) + [None] * (3 - len(tensors))
+        full = list(primals)
+        for number, tensor in zip(moving, tensors):
+            full[number] = tensor
         return output_of(case, run(conv2d, case, full))
-    _, tangent = torch.func.jvp(call, tuple(_present(primals)), tuple(_present(tangents_)))
+    _, tangent = torch.func.jvp(call, tuple(primals[number] for number in moving),
+                                tuple(tangents_[number] for number in moving))
     return tangent
 
 
@@ -86,20 +106,22 @@ FORWARD_WAYS = {"dual_tensors": _tangent_by_dual_tensors, "func_jvp": _tangent_b
 def _check_forward_mode(conv2d, device, model, case, way):
     __tracebackhide__ = True
     arrays = case.arrays()
-    direction = tangents(case, arrays)
+    direction = _asked(case, tangents(case, arrays))
     tangent = FORWARD_WAYS[way](conv2d, case, case.tensors(arrays, device=device),
-                                case.tensors(direction, device=device))
+                                _asked(case, case.tensors(_zeros_for_none(direction, arrays),
+                                                          device=device)))
     if tangent is None:
-        fail_with(case, f"out has no tangent under forward-mode AD ({way}), but should: its "
-                        f"input, weight and bias have tangents")
-    require(expect(case, tangent, derivatives.tangent(case, arrays, direction, way=way),
-                   model=model))
+        fail_with(case, f"out has no tangent under forward-mode AD ({way}), but should: "
+                        f"{', '.join(case.context.requiring_grad(TENSORS))} have tangents")
+    require(expect(case, tangent, derivatives.tangent(
+        case, arrays, _zeros_for_none(direction, arrays), way=way), model=model))
 
 
 @conformance("autograd.forward_mode_exact")
 @needs("autograd.forward_mode")
 @pytest.mark.parametrize("way", FORWARD_WAYS)
-@given(case=conv2d_cases(dtypes=FORWARD_DTYPES, tiers=("exact",)))
+@given(case=with_context(conv2d_cases(dtypes=FORWARD_DTYPES, tiers=("exact",)),
+                        requires_grad=True))
 def test_forward_mode_derivative_is_the_sum_of_the_tangent_convolutions_bitwise(
         conv2d, device, model, way, case):
     _check_forward_mode(conv2d, device, model, case, way)
@@ -107,7 +129,8 @@ def test_forward_mode_derivative_is_the_sum_of_the_tangent_convolutions_bitwise(
 
 @conformance("autograd.forward_mode_float")
 @needs("autograd.forward_mode")
-@given(case=conv2d_cases(dtypes=FORWARD_DTYPES, tiers=("float",)))
+@given(case=with_context(conv2d_cases(dtypes=FORWARD_DTYPES, tiers=("float",)),
+                        requires_grad=True))
 def test_forward_mode_derivative_is_within_the_rounding_bound_of_the_tangent_convolutions(
         conv2d, device, model, case):
     _check_forward_mode(conv2d, device, model, case, "dual_tensors")
@@ -122,35 +145,39 @@ def _second_gradients(conv2d, case, device, arrays, grad_output, cotangent_array
     tensors = case.tensors(arrays, device=device, requires_grad=True)
     out = output_of(case, run(conv2d, case, tensors))
     grad = _tensor(case, grad_output, device, requires_grad=True)
-    leaves = _present(tensors)
+    names = [name for name, tensor in zip(TENSORS, tensors)
+             if tensor is not None and tensor.requires_grad]
+    leaves = [tensor for tensor in tensors if tensor is not None and tensor.requires_grad]
+    cotangents_ = [tensor for tensor, leaf in zip(case.tensors(cotangent_arrays, device=device),
+                                                  tensors)
+                   if leaf is not None and leaf.requires_grad]
     try:
         firsts = torch.autograd.grad(out, leaves, grad, create_graph=True)
         inputs = leaves + [grad]
-        seconds = torch.autograd.grad(firsts, inputs,
-                                      _present(case.tensors(cotangent_arrays, device=device)),
-                                      allow_unused=True)
+        seconds = torch.autograd.grad(firsts, inputs, cotangents_, allow_unused=True)
         # an input the gradients do not depend on gets zeros (materialize_grads: torch >= 2.1)
         seconds = [torch.zeros_like(x) if g is None else g for g, x in zip(seconds, inputs)]
     except Exception as error:  # noqa: BLE001 - any exception of a pass is a finding
         fail_autograd(case, "double backward", error, device)
-    names = ["input", "weight", "bias"][:len(leaves)] + ["grad_output"]
-    return dict(zip(names, seconds))
+    return dict(zip(names + ["grad_output"], seconds))
 
 
 def _check_double_backward(conv2d, device, model, case):
     __tracebackhide__ = True
     arrays = case.arrays()
     grad_output = case.grad_output(arrays)
-    cotangent = cotangents(case, arrays, grad_output)
+    cotangent = _zeros_for_none(_asked(case, cotangents(case, arrays, grad_output)), arrays)
     got = _second_gradients(conv2d, case, device, arrays, grad_output, cotangent)
     for name, quantity in derivatives.double_backward(case, arrays, grad_output,
                                                       cotangent).items():
-        require(expect(case, got[name], quantity, model=model))
+        if name in got:  # the tensors that require grad, and grad_output
+            require(expect(case, got[name], quantity, model=model))
 
 
 @conformance("autograd.double_backward_exact")
 @needs("autograd.double_backward")
-@given(case=conv2d_cases(dtypes=REAL, tiers=("exact",), weights=BACKWARD_WEIGHTS))
+@given(case=with_context(conv2d_cases(dtypes=REAL, tiers=("exact",), weights=BACKWARD_WEIGHTS),
+                        requires_grad=True))
 def test_double_backward_gives_the_reference_second_derivatives_bitwise(conv2d, device, model,
                                                                         case):
     _check_double_backward(conv2d, device, model, case)
@@ -158,7 +185,8 @@ def test_double_backward_gives_the_reference_second_derivatives_bitwise(conv2d, 
 
 @conformance("autograd.double_backward_float")
 @needs("autograd.double_backward")
-@given(case=conv2d_cases(dtypes=REAL, tiers=("float",), weights=BACKWARD_WEIGHTS))
+@given(case=with_context(conv2d_cases(dtypes=REAL, tiers=("float",), weights=BACKWARD_WEIGHTS),
+                        requires_grad=True))
 def test_double_backward_is_within_the_rounding_bound_of_the_reference_second_derivatives(
         conv2d, device, model, case):
     _check_double_backward(conv2d, device, model, case)

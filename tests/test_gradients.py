@@ -13,67 +13,106 @@ sum is exact, within a bound on float data.  How each gradient is summed,
 and so the bound, is case/derivatives.py's; the judge decides.
 """
 
+import dataclasses
+
 import numpy as np
 import torch
 from hypothesis import event, given
 
 import reference
 from case.derivatives import gradients
+from case.tensors import grad_output_tensor
 from strategies import conv2d_cases
+from strategies.contexts import with_context, with_context_examples
 from strategies.kernel_probes import with_kernel_probes
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
 from strategies.sizes import BACKWARD_WEIGHTS
-from suite.judge import (Finding, Problem, agreement, as_numpy, expect, fail_autograd, fail_with,
+from suite.backward import backward
+from suite.judge import (Finding, Problem, agree, as_numpy, expect, fail_autograd,
                          finite_differences, output_of, require)
 from suite.properties import conformance, needs
-from suite.run import run
+from suite.run import called_as, run
 
 GRADIENT_DTYPES = ("float32", "float64", "complex64", "complex128", "float16", "bfloat16")
-
-
-def _backward(conv2d, case, device, arrays, grad_output):
-    """{name: gradient} after backpropagating ``grad_output`` through the call."""
-    __tracebackhide__ = True
-    tensors = case.tensors(arrays, device=device, requires_grad=True)
-    out = output_of(case, run(conv2d, case, tensors))
-    if not out.requires_grad:
-        fail_with(case, "out does not require grad, but should: its input, weight and bias do")
-    try:
-        out.backward(torch.from_numpy(grad_output).to(device=device, dtype=out.dtype))
-    except Exception as error:  # noqa: BLE001 - any exception of a pass is a finding
-        fail_autograd(case, "backward", error, device)
-    gradients = {}
-    for name, tensor in zip(("input", "weight", "bias"), tensors):
-        if tensor is not None:
-            if tensor.grad is None:
-                fail_with(case, f"{name}.grad is None after backward, but should be a tensor")
-            gradients[f"{name}.grad"] = tensor.grad
-    return gradients
 
 
 def _check_gradients(conv2d, device, model, case):
     __tracebackhide__ = True
     arrays = case.arrays()
     grad_output = case.grad_output(arrays)
-    actual = _backward(conv2d, case, device, arrays, grad_output)
-    for name, quantity in gradients(case, arrays, grad_output).items():
+    actual = backward(conv2d, case, device, arrays, grad_output)
+    asked = [name.removesuffix(".grad") for name in actual]
+    for name, quantity in gradients(case, arrays, grad_output, wrt=asked).items():
         require(expect(case, actual[name], quantity, model=model))
+
+
+# Backward as programs ask for it: any nonempty subset of the tensors requiring grad
+# (frozen weights; a first layer whose data need none), and the gradient handed in
+# expanded (out.sum()), in the other memory format, strided or offset.
+BACKWARD_CASES = dict(dtypes=GRADIENT_DTYPES, weights=BACKWARD_WEIGHTS)
 
 
 @conformance("gradients.exact")
 @needs("autograd.backward")
-@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("exact",), weights=BACKWARD_WEIGHTS))
+@given(case=with_context(conv2d_cases(tiers=("exact",), **BACKWARD_CASES), requires_grad=True,
+                         grad_output=True))
 @with_kernel_probes
+@with_context_examples
 def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, model, case):
     _check_gradients(conv2d, device, model, case)
 
 
 @conformance("gradients.float")
 @needs("autograd.backward")
-@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES, tiers=("float",), weights=BACKWARD_WEIGHTS))
+@given(case=with_context(conv2d_cases(tiers=("float",), **BACKWARD_CASES), requires_grad=True,
+                         grad_output=True))
 def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
         conv2d, device, model, case):
     _check_gradients(conv2d, device, model, case)
+
+
+@conformance("gradients.twice")
+@needs("autograd.backward")
+@given(case=with_context(conv2d_cases(tiers=("exact",), **BACKWARD_CASES), requires_grad=True,
+                         grad_output=True))
+def test_backward_twice_over_one_graph_repeats_its_gradients_and_changes_no_tensor(
+        conv2d, device, model, case):
+    """retain_graph=True and two losses sharing one output (gradcheck, several losses)
+    run backward twice over the same saved tensors: each pass gives the adjoints,
+    the two accumulate to twice them, and no tensor of the call changes."""
+    arrays = case.arrays()
+    grad_output = case.grad_output(arrays)
+    tensors = case.tensors(arrays, device=device, requires_grad=True)
+    before = [None if tensor is None else as_numpy(tensor) for tensor in tensors]
+    out = output_of(case, run(conv2d, case, tensors))
+    leaves = [tensor for tensor in tensors if tensor is not None and tensor.requires_grad]
+    names = [name for name, tensor in zip(("input", "weight", "bias"), tensors)
+             if tensor is not None and tensor.requires_grad]
+    expected = gradients(case, arrays, grad_output, wrt=names)
+    gradient = grad_output_tensor(case, grad_output, out)
+    try:
+        with called_as(case.context, case.dtype, device):
+            passes = [torch.autograd.grad(out, leaves, gradient, retain_graph=True)
+                      for _ in range(2)]
+            out.backward(gradient, retain_graph=True)  # two losses sharing out: their
+            out.backward(gradient)                     # gradients accumulate in .grad
+    except Exception as error:  # noqa: BLE001 - any exception of a pass is a finding
+        fail_autograd(case, "backward twice", error, device)
+    for number, found in enumerate(passes, 1):
+        for name, gradient_found in zip(names, found):
+            quantity = expected[f"{name}.grad"]
+            require(expect(case, gradient_found, dataclasses.replace(
+                quantity, name=f"{name}.grad of backward pass {number} over one graph"),
+                model=model))
+    for name, leaf in zip(names, leaves):
+        quantity = expected[f"{name}.grad"]
+        require(expect(case, leaf.grad, dataclasses.replace(
+            quantity, name=f"{name}.grad accumulated over two losses sharing out",
+            value=2 * quantity.value, magnitude=2 * quantity.magnitude), model=model))
+    for name, tensor, values in zip(("input", "weight", "bias"), tensors, before):
+        if tensor is not None:
+            require(agree(case, tensor.detach(), values, exact=True,
+                          name=f"{name} after backward", source=f"{name} before the call"))
 
 
 @conformance("gradients.gradcheck")
@@ -102,24 +141,10 @@ def test_input_positions_no_window_covers_get_exactly_zero_gradient(conv2d, devi
     # Not assume(): a declared domain (stride 1, say) may cover every position; then
     # this example only checks that nothing is uncovered-and-nonzero, trivially.
     event("some input position is uncovered" if uncovered.any() else "every position covered")
-    gradients = _backward(conv2d, case, device, arrays, case.grad_output(arrays))
-    got = as_numpy(gradients["input.grad"])
+    got = as_numpy(backward(conv2d, case, device, arrays, case.grad_output(arrays))["input.grad"])
     leaked = uncovered & (got != 0)
     if leaked.any():
         require(Finding(case, problems=[Problem("values", (
             f"input.grad is nonzero at {int(leaked.sum())} of the {int(uncovered.sum())} input "
             f"positions no window covers (first at {np.argwhere(leaked)[0].tolist()}: "
             f"{got[leaked][0]!r}), but should be exactly 0 there"))]))
-
-
-@conformance("gradients.no_grad")
-@needs("autograd.backward")
-@given(case=conv2d_cases(dtypes=GRADIENT_DTYPES))
-def test_grad_mode_computes_the_same_output_as_no_grad(conv2d, device, model, case):
-    arrays = case.arrays()
-    with torch.no_grad():
-        plain = output_of(case, run(conv2d, case, case.tensors(arrays, device=device)))
-    tracked = output_of(case, run(conv2d, case, case.tensors(arrays, device=device,
-                                                             requires_grad=True)))
-    require(agreement(case, tracked, as_numpy(plain), arrays, model,
-                      source="out under torch.no_grad()"))

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from implementations.broken import broken
 
 EXACT, FLOAT, GRADCHECK = "gradients.exact", "gradients.float", "gradients.gradcheck"
-UNCOVERED, NO_GRAD = "gradients.uncovered_zero", "gradients.no_grad"
+UNCOVERED, NO_GRAD = "gradients.uncovered_zero", "modes.no_grad"
 
 
 def _correct_gradients(input, weight, bias, arguments, grad_output):
