@@ -30,7 +30,7 @@ from case.features import DEFAULT as PLAIN_DATA
 # bool only appears in invalid cases: conv2d must reject it.
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128", "bool")
 LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_weight",
-           "sliced_input", "transposed_input", "expanded_weight")
+           "sliced_input", "transposed_input", "expanded_weight", "permuted_input")
 TIERS = ("exact", "float")
 # nn.Conv2d's padding modes; 'zeros' is F.conv2d's own.
 PADDING_MODES = tuple(reference.forward.PADDING_MODES)
@@ -306,7 +306,8 @@ class Conv2dCase(Case):
             stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
             dtype=input_dtype, weight_dtype=weight_dtype, bias_dtype=bias_dtype,
             layout=self.layout, tier=self.tier, padding_mode=self.padding_mode,
-            input_channels_last=self.layout in ("channels_last", "channels_last_input"),
+            input_channels_last=self.layout in ("channels_last", "channels_last_input",
+                                                "permuted_input"),
             weight_channels_last=self.layout in ("channels_last", "channels_last_weight"),
             transform=None if self.transform is None else self.transform.name,
             formulation=None, geometry=geometry, spelling=self.spelling,

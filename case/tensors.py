@@ -6,7 +6,12 @@ a kernel that assumes contiguity reads the wrong numbers:
 - ``sliced_input``: every other column of a wider tensor whose other columns
   are NaN, so reading them poisons the result;
 - ``transposed_input``: stored as (N, C, W, H) and viewed transposed;
-- ``expanded_weight``: one filter expanded (stride 0) over out_channels.
+- ``expanded_weight``: one filter expanded (stride 0) over out_channels;
+- ``permuted_input``: NHWC storage viewed as NCHW by ``permute(0, 3, 1, 2)``, as
+  production code gets it (and conv1d's unsqueeze of a transposed input): NHWC
+  strides on every dimension, size-1 ones too, where ``.contiguous(memory_format=
+  torch.channels_last)`` keeps a size-1 dimension's NCHW stride (pytorch#120547
+  needs the former).
 """
 
 import numpy as np
@@ -35,6 +40,12 @@ def _transposed(values, dtype, device):
     return _tensor(np.swapaxes(values, -1, -2), dtype, device).transpose(-1, -2)
 
 
+def _permuted(values, dtype, device):
+    if values.ndim != 4:
+        raise ValueError(f"permuted_input needs a 4-D input, got shape {values.shape}")
+    return _tensor(np.moveaxis(values, 1, -1), dtype, device).permute(0, 3, 1, 2)
+
+
 def _channels_last(tensor):
     if tensor.dim() != 4:
         raise ValueError(f"channels_last needs a 4-D tensor, got shape {tuple(tensor.shape)}")
@@ -50,6 +61,8 @@ def materialise(case, arrays, device="cpu", requires_grad=False):
         input = _sliced(input_values, input_dtype, device)
     elif layout == "transposed_input":
         input = _transposed(input_values, input_dtype, device)
+    elif layout == "permuted_input":
+        input = _permuted(input_values, input_dtype, device)
     else:
         input = _tensor(input_values, input_dtype, device)
     if layout in ("channels_last", "channels_last_input"):

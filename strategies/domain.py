@@ -157,7 +157,7 @@ class Domain:
 
 ALL = Domain()
 
-BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
+BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input", "permuted_input")
 
 
 class NothingToDraw(ValueError):

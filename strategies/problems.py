@@ -22,7 +22,7 @@ from strategies import domain, sizes
 from strategies.arguments import argument_forms
 
 VALUE_DTYPES = tuple(dtype for dtype in DTYPES if dtype != "bool")
-BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
+BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input", "permuted_input")
 PADDING_KINDS = ("numbers", "same", "valid")
 # For gradcheck's and gradgradcheck's finite differences: float64, few elements to
 # perturb, no empty batch (gradcheck refuses its zero strides; nothing to perturb).
