@@ -41,9 +41,14 @@ def _transposed(values, dtype, device):
 
 
 def _permuted(values, dtype, device):
+    """A fresh NHWC tensor (torch.empty gives every axis its stride, size-1 ones too;
+    NumPy and .contiguous() keep whatever a size-1 axis had) viewed as NCHW."""
     if values.ndim != 4:
         raise ValueError(f"permuted_input needs a 4-D input, got shape {values.shape}")
-    return _tensor(np.moveaxis(values, 1, -1), dtype, device).permute(0, 3, 1, 2)
+    batch, channels, height, width = values.shape
+    nhwc = torch.empty((batch, height, width, channels), dtype=torch_dtype(dtype), device=device)
+    nhwc.copy_(_tensor(values, dtype, device).permute(0, 2, 3, 1))
+    return nhwc.permute(0, 3, 1, 2)
 
 
 def _channels_last(tensor):
