@@ -12,13 +12,11 @@ ordered by its seed, so the same descriptor replays the same history.
 import numpy as np
 
 from case.context import DEFAULT
-from case.model import LAYOUTS
+from case.model import BATCHED_ONLY_LAYOUTS, LAYOUTS
 
 # Stream of np.random.default_rng([case.seed, stream]) (case/data.py uses 0..3,
 # case/tangents.py 11..13).
 HISTORY_STREAM = 21
-# Layouts a 3-D (unbatched) input cannot have.
-_BATCHED_ONLY = ("channels_last", "channels_last_input")
 # dtypes of the same values' shapes a kernel may prepare for separately.
 _OTHER_DTYPES = {"float32": ("float64", "bfloat16"), "float64": ("float32",),
                  "float16": ("float32",), "bfloat16": ("float32",),
@@ -32,7 +30,7 @@ def _other_data(case, rng):
 def _other_layout(case, rng):
     batched = len(case.input_shape) == 4
     layouts = [layout for layout in LAYOUTS if layout != case.layout
-               and (batched or layout not in _BATCHED_ONLY)]
+               and (batched or layout not in BATCHED_ONLY_LAYOUTS)]
     return case.replace(layout=layouts[rng.integers(len(layouts))])
 
 

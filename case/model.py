@@ -32,9 +32,11 @@ from case.features import DEFAULT as PLAIN_DATA
 # bool only appears in invalid cases: conv2d must reject it.
 DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128", "bool")
 LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_weight",
-           "sliced_input", "transposed_input", "expanded_weight", "offset_input",
-           "sliced_weight", "offset_weight", "transposed_weight", "sliced_bias", "offset_bias",
-           "expanded_bias")
+           "sliced_input", "transposed_input", "expanded_weight", "permuted_input",
+           "offset_input", "sliced_weight", "offset_weight", "transposed_weight", "sliced_bias",
+           "offset_bias", "expanded_bias")
+# Layouts with NHWC input strides, which a 3-D (unbatched) input cannot have.
+BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input", "permuted_input")
 TIERS = ("exact", "float")
 # nn.Conv2d's padding modes; 'zeros' is F.conv2d's own.
 PADDING_MODES = tuple(reference.forward.PADDING_MODES)
@@ -323,7 +325,8 @@ class Conv2dCase(Case):
             stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
             dtype=input_dtype, weight_dtype=weight_dtype, bias_dtype=bias_dtype,
             layout=self.layout, tier=self.tier, padding_mode=self.padding_mode,
-            input_channels_last=self.layout in ("channels_last", "channels_last_input"),
+            input_channels_last=self.layout in ("channels_last", "channels_last_input",
+                                                "permuted_input"),
             weight_channels_last=self.layout in ("channels_last", "channels_last_weight"),
             transform=None if self.transform is None else self.transform.name,
             formulation=None, geometry=geometry, spelling=self.spelling, context=self.context,

@@ -13,6 +13,11 @@ wrong numbers:
 - ``transposed_*``: stored with the last two axes swapped and viewed transposed;
 - ``expanded_*``: one filter (one bias element) expanded (stride 0) over
   out_channels: the data hold equal filters (elements) there.
+- ``permuted_input``: NHWC storage viewed as NCHW by ``permute(0, 3, 1, 2)``, as
+  production code gets it (and conv1d's unsqueeze of a transposed input): NHWC
+  strides on every dimension, size-1 ones too, where ``.contiguous(memory_format=
+  torch.channels_last)`` keeps a size-1 dimension's NCHW stride (pytorch#120547
+  needs the former).
 """
 
 import numpy as np
@@ -22,6 +27,7 @@ from case.context import TENSORS
 
 # The tensor (0 input, 1 weight, 2 bias) each view layout applies to, and its view.
 VIEWS = {"sliced_input": (0, "sliced"), "transposed_input": (0, "transposed"),
+         "permuted_input": (0, "permuted"),
          "offset_input": (0, "offset"), "sliced_weight": (1, "sliced"),
          "offset_weight": (1, "offset"), "transposed_weight": (1, "transposed"),
          "expanded_weight": (1, "expanded"), "sliced_bias": (2, "sliced"),
@@ -62,6 +68,17 @@ def _transposed(values, dtype, device):
     return _tensor(np.swapaxes(values, -1, -2), dtype, device).transpose(-1, -2)
 
 
+def _permuted(values, dtype, device):
+    """A fresh NHWC tensor (torch.empty gives every axis its stride, size-1 ones too;
+    NumPy and .contiguous() keep whatever a size-1 axis had) viewed as NCHW."""
+    if values.ndim != 4:
+        raise ValueError(f"permuted_input needs a 4-D input, got shape {values.shape}")
+    batch, channels, height, width = values.shape
+    nhwc = torch.empty((batch, height, width, channels), dtype=torch_dtype(dtype), device=device)
+    nhwc.copy_(_tensor(values, dtype, device).permute(0, 2, 3, 1))
+    return nhwc.permute(0, 3, 1, 2)
+
+
 def _expanded(values, dtype, device):
     return _tensor(values[:1], dtype, device).expand(values.shape)
 
@@ -73,6 +90,8 @@ def _view(values, dtype, device, view, tensor):
         return _offset(values, dtype, device)
     if view == "transposed":
         return _transposed(values, dtype, device)
+    if view == "permuted":
+        return _permuted(values, dtype, device)
     return _expanded(values, dtype, device)
 
 
@@ -94,7 +113,7 @@ def materialise(case, arrays, device="cpu", requires_grad=False):
     for number, (values, dtype) in enumerate(zip(arrays, dtypes)):
         if values is None:
             tensors.append(None)
-        elif number == viewed and values.ndim >= (2 if view == "transposed" else 1):
+        elif number == viewed and values.ndim >= {"transposed": 2, "permuted": 4}.get(view, 1):
             tensors.append(_view(values, dtype, device, view, number))
         else:
             tensors.append(_tensor(values, dtype, device))

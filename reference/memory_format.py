@@ -3,8 +3,15 @@
 torch's rule (checked on torch 2.13.0, every dtype): the output of a 4-D
 call is channels_last when the input or the weight *suggests* channels_last,
 and contiguous (NCHW) otherwise.  A tensor suggests channels_last when its
-strides are those of a dense NHWC tensor and not those of a dense NCHW one:
-where both readings hold (a 1x1 image, one channel) the answer is NCHW.
+strides, read from the channels outwards in NHWC order (C, W, H, N), never
+step inside the span of the axes read before (an axis of size 1 spans
+nothing, but its stride still counts): the strides of a dense NHWC tensor,
+or of a view of NHWC storage (``permute(0, 3, 1, 2)``) whatever its sizes.
+Where a stride ties the ordering cannot tell (a batch of 1x1 single-channel
+images, a zero channel stride) and the answer is NCHW.  So a (1, C, 1, 1)
+input with strides (C, 1, C, C), a permuted NHWC view, suggests channels_last,
+and the same input made by ``.contiguous(memory_format=torch.channels_last)``,
+which keeps the strides (C, 1, 1, 1), does not.
 
 Stated on plain shapes and strides so that it reads without torch; ``format_of``
 gives the reading of a result's strides the judge compares against it.
@@ -38,9 +45,17 @@ def _dense_in_order(shape, strides, order):
 
 
 def suggests_channels_last(shape, strides):
-    """Dense NHWC and not also dense NCHW."""
-    return (len(shape) == 4 and is_dense(shape, strides, CHANNELS_LAST)
-            and not is_dense(shape, strides, CONTIGUOUS))
+    """Whether the strides read as NHWC: C, W, H, N outwards, each stride at least the
+    span of the axes before it; a zero channel stride, an empty axis, or a batch
+    stride that ties with the channel stride (N x 1 x 1 x 1) reads as NCHW."""
+    if len(shape) != 4 or strides[1] == 0:
+        return False
+    span = 0
+    for axis in (1, 3, 2, 0):
+        if shape[axis] == 0 or strides[axis] < span or (axis == 0 and span == strides[1]):
+            return False
+        span = strides[axis] * max(1, shape[axis])
+    return True
 
 
 def output_memory_format(input_shape, input_strides, weight_shape, weight_strides):

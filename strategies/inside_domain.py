@@ -12,11 +12,10 @@ and columns.
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from case.model import BATCHED_ONLY_LAYOUTS
 from reference.arguments import PADDING_STRINGS
 from strategies.arguments import argument_forms
 
-# Layouts with NHWC input strides, which a 3-D (unbatched) input cannot have.
-BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input")
 # Layouts that are about the bias's view: a call without a bias has none.
 BIAS_LAYOUTS = ("sliced_bias", "offset_bias", "expanded_bias")
 

@@ -26,7 +26,7 @@ names a profiler sees (suite/cuda_kernels.py).
 The report ends with the real-network comparison: ``bench/network_kernels.json``
 records the (pass, implementation) pairs the conv layers of ResNet-50,
 MobileNetV2, EfficientNet-B0, ConvNeXt-T and the seed note reach on each
-machine (``python -m bench.kernel_sweep networks`` records them), and the
+machine (``python -m bench.network_sweep networks`` records them), and the
 report says which of them the run missed.
 """
 
@@ -42,7 +42,7 @@ import torch
 from suite import backends, cuda_kernels, onednn
 
 NETWORK_KERNELS = Path(__file__).resolve().parent.parent / "bench" / "network_kernels.json"
-REFRESH_COMMAND = "python -m bench.kernel_sweep networks"
+REFRESH_COMMAND = "python -m bench.network_sweep networks"
 
 
 @dataclasses.dataclass

@@ -37,12 +37,28 @@ import torch
 
 from case import parse
 from case import domain
+from strategies.sizes import multiply_adds
 from suite import registry
 from suite.judge import autograd_finding, facts_of, judge
 from suite.run import child_environment, differentiate, run
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls
+TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls (lazy rechecks)
+# How long a fork may take before its recheck counts as a hang: every fork of a run
+# starts at once and has a deadline of its own, so a hang costs one limit per round of
+# forks (at most two: a dead group's deviations are rechecked one per fork), never
+# one per entry or per group.  Measured (torch 2.13.0, 2 cores at load 11): the
+# slowest recheck fork took 3.1 s (a double backward's first oneDNN primitives); a
+# deviation group of 25 entries takes a few seconds.  A limit is this base, a second
+# per call the fork makes, and a microsecond per multiply-add of its calls.
+HANG_BASE_S, HANG_PER_CALL_S, HANG_PER_MULTIPLY_ADD_S = 15.0, 1.0, 1e-6
+
+
+def hang_limit(entries):
+    """Seconds a fork that rechecks ``entries`` may take before it counts as hung."""
+    cases = [parse(entry.recheck) for entry in entries]
+    work = sum(multiply_adds(case) for case in cases if case.rule() is None)
+    return HANG_BASE_S + HANG_PER_CALL_S * len(entries) + HANG_PER_MULTIPLY_ADD_S * work
 
 
 class CannotRecheck(Exception):
@@ -131,9 +147,11 @@ class Rechecker:
 
 
 class Fork:
-    """``work()`` in a forked copy of this process, its stdout and stderr kept in files."""
+    """``work()`` in a forked copy of this process, its stdout and stderr kept in files;
+    ``limit``: seconds from its start after which it is killed as hung."""
 
-    def __init__(self, work):
+    def __init__(self, work, limit=TIMEOUT):
+        self.deadline, self.limit, self.hung = time.monotonic() + limit, limit, False
         self.stdout, self.stderr = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
         sys.stdout.flush()
         sys.stderr.flush()
@@ -154,11 +172,12 @@ class Fork:
                 sys.stderr.flush()
                 os._exit(code if isinstance(code, int) else 1)
 
-    def wait(self, timeout=TIMEOUT):
-        """(return code: negative for a signal, stdout, stderr)."""
-        deadline = time.monotonic() + timeout
+    def wait(self):
+        """(return code: negative for a signal, stdout, stderr); past the deadline the
+        fork is killed and ``hung``."""
         while (done := os.waitpid(self.pid, os.WNOHANG))[0] == 0:
-            if time.monotonic() > deadline:
+            if time.monotonic() > self.deadline:
+                self.hung = True
                 os.kill(self.pid, signal.SIGKILL)
                 done = os.waitpid(self.pid, 0)
                 break
@@ -179,11 +198,15 @@ def _cannot(what, code, stderr):
 
 def _crash_fork(entry, options):
     from suite import run as calls
-    return Fork(lambda: calls.main([entry.recheck, f"--through={entry.recheck_pass}", *options]))
+    return Fork(lambda: calls.main([entry.recheck, f"--through={entry.recheck_pass}", *options]),
+                hang_limit([entry]))
 
 
 def _crash_result(entry, fork):
     code, _, stderr = fork.wait()
+    if fork.hung:
+        return registry.PRESENT, (f"did not return within {fork.limit:.0f} s in a child "
+                                  f"process (a hang)")
     if code < 0:
         return registry.PRESENT, f"killed its child process with {signal.Signals(-code).name}"
     if code == 0:
@@ -198,23 +221,26 @@ def _deviations_fork(entries, options):
         print(json.dumps({entry.id: recheck_here(entry, conv2d, args.device, model)
                           for entry in entries}))
         return 0
-    return Fork(work)
+    return Fork(work, hang_limit(entries))
 
 
 def _deviations_result(entries, options, fork):
-    """{id: [status, detail]}; where a recheck kills the fork, one fork per deviation."""
+    """{id: [status, detail]}; where a recheck kills or hangs the fork, one fork per
+    deviation, all at once."""
     code, stdout, stderr = fork.wait()
-    if code == 0:
+    if code == 0 and not fork.hung:
         return json.loads(stdout.strip().splitlines()[-1])
     if code > 0:
         raise _cannot(" ".join(entry.id for entry in entries), code, stderr)
     if len(entries) == 1:
         last = (stderr.strip().splitlines() or ["no output"])[-1]
-        return {entries[0].id: (registry.FIXED, f"its recheck killed the child process "
-                                                f"({last[:200]})")}
+        ended = (f"did not return within {fork.limit:.0f} s" if fork.hung
+                 else f"killed the child process ({last[:200]})")
+        return {entries[0].id: (registry.FIXED, f"its recheck {ended}")}
+    forks = [([entry], _deviations_fork([entry], options)) for entry in entries]
     found = {}
-    for entry in entries:
-        found.update(_deviations_result([entry], options, _deviations_fork([entry], options)))
+    for alone, its_fork in forks:
+        found.update(_deviations_result(alone, options, its_fork))
     return found
 
 

@@ -8,6 +8,7 @@ implementation here segfaults for kernels three or more columns wide
 """
 
 import dataclasses
+import time
 
 import pytest
 
@@ -45,6 +46,29 @@ def test_a_deviation_whose_recheck_kills_the_fork_does_not_hide_the_others():
     assert tuple(found["conforming"]) == (registry.FIXED, "conforms"), (
         f"the other deviation rechecked as {found['conforming']}, but should conform "
         f"in a fork of its own")
+
+
+HANGS_WHEN_TALL = "implementations.broken.crashes:never_returns_when_the_kernel_is_tall"
+TALL = "in1x1x3x3:w1x1x3x1"
+
+
+def test_a_recheck_that_hangs_is_bounded_by_one_short_limit_per_round(monkeypatch):
+    monkeypatch.setattr(recheck, "HANG_BASE_S", 1.0)  # limits of 2 s to 4 s here
+    entries = ([_entry(f"crash{n}", "crash", TALL) for n in range(3)]
+               + [_entry("hanging", "deviation", TALL), _entry("conforming", "deviation", NARROW)])
+    options = (f"--conv2d-impl={HANGS_WHEN_TALL}", *OPTIONS[1:])
+    start = time.monotonic()
+    found = recheck.recheck_forked(entries, options)
+    took = time.monotonic() - start
+    crashes = {found[f"crash{n}"][0] for n in range(3)}
+    assert crashes == {registry.PRESENT} and "hang" in found["crash0"][1], (
+        f"crashes whose recheck hangs rechecked as {found}, but should be present (a hang)")
+    assert found["hanging"][0] == registry.FIXED and "did not return" in found["hanging"][1], (
+        f"the hanging deviation rechecked as {found['hanging']}, but should be fixed "
+        f"(its recheck did not return)")
+    assert tuple(found["conforming"]) == (registry.FIXED, "conforms")
+    assert took < 12, (f"rechecking took {took:.1f} s, but should take about two rounds of "
+                       f"limits (the group's 4 s, then 2 s), not one limit per entry")
 
 
 def test_a_recheck_that_cannot_run_is_an_error_not_a_fix():

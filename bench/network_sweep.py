@@ -1,8 +1,8 @@
 """The real-network sweep, and the smallest calls that reach each oneDNN kernel.
 
-    python -m bench.kernel_sweep networks [--json PATH] [--threads N] [--verbose]
-    python -m bench.kernel_sweep explore [--samples 3000] [--json PATH]
-    python -m bench.kernel_sweep smallest [--reached FILE] [--start EXPLORE.json] [--thresholds]
+    python -m bench.network_sweep networks [--json PATH] [--threads N] [--verbose]
+    python -m bench.network_sweep explore [--samples 3000] [--json PATH]
+    python -m bench.network_sweep smallest [--reached FILE] [--start EXPLORE.json] [--thresholds]
 
 ``networks`` runs every distinct conv layer of ResNet-50, MobileNetV2,
 EfficientNet-B0, ConvNeXt-T and the seed note (bench/network_layers.py),
@@ -416,7 +416,7 @@ def _explore(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bench.kernel_sweep", description=__doc__.split(
+    parser = argparse.ArgumentParser(prog="python -m bench.network_sweep", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     networks = commands.add_parser("networks", help="run the real networks' layers and record "

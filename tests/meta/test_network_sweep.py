@@ -1,10 +1,10 @@
-"""The kernel sweep's tools describe real networks and valid calls (bench/kernel_sweep.py).
+"""The kernel sweep's tools describe real networks and valid calls (bench/network_sweep.py).
 
 The sweep itself runs every layer under oneDNN's verbose mode (half a minute):
-``python -m bench.kernel_sweep networks``; here, what it starts from.
+``python -m bench.network_sweep networks``; here, what it starts from.
 """
 
-from bench import kernel_sweep, network_layers
+from bench import network_layers, network_sweep
 
 
 def test_the_network_layer_list_has_every_conv_of_each_architecture():
@@ -27,8 +27,8 @@ def test_the_network_layer_list_has_every_conv_of_each_architecture():
 
 def test_a_probe_describes_a_valid_call_and_knows_which_is_smaller():
     layer = next(iter(network_layers.LAYERS))
-    probe = kernel_sweep.Probe.from_layer(layer, 2, "bfloat16", "NHWC")
+    probe = network_sweep.Probe.from_layer(layer, 2, "bfloat16", "NHWC")
     assert probe.valid() and probe.layer() == layer
-    smaller = kernel_sweep.Probe(1, 1, 1, 1, 4, 4, 3, 3)
+    smaller = network_sweep.Probe(1, 1, 1, 1, 4, 4, 3, 3)
     assert smaller.valid() and smaller.size() < probe.size()
-    assert not kernel_sweep.Probe(1, 1, 1, 1, 2, 2, 5, 5).valid()  # kernel larger than the input
+    assert not network_sweep.Probe(1, 1, 1, 1, 2, 2, 5, 5).valid()  # kernel larger than the input
