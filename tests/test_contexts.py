@@ -16,7 +16,7 @@ from case.context import CallContext
 from case.derivatives import gradients
 from strategies import conv2d_cases
 from strategies.contexts import with_context
-from strategies.sizes import BACKWARD_WEIGHTS
+from strategies.sizes import BACKWARD_WEIGHTS, MAC_BUDGET
 from suite.backward import backward
 from suite.judge import (VALUES, agreement, as_numpy, check_call, expect, judge, output_of,
                          require)
@@ -27,26 +27,22 @@ DTYPES = ("float32", "float64", "complex64", "complex128", "float16", "bfloat16"
 
 
 @conformance("threads.agree")
-@given(case=with_context(conv2d_cases(dtypes=DTYPES, weights=BACKWARD_WEIGHTS), threads=True))
+@given(case=with_context(conv2d_cases(dtypes=DTYPES, weights=BACKWARD_WEIGHTS,
+                                      budget=MAC_BUDGET // 4), threads=True))
 def test_conv2d_gives_the_single_thread_answers_at_other_thread_counts(conv2d, device, model,
                                                                         case):
-    """Forward: the output at the drawn thread count agrees with the one-thread output
-    (bit for bit on exact data, within twice the bound on float data).  Backward,
-    where the kernel claims it: each gradient at either count is the adjoint."""
+    """At the drawn thread count the output and (where the kernel claims them) the
+    gradients are the reference's: bit for bit on exact data, as they are with one
+    thread (the other properties), and within the bound on float data.  Problems a
+    quarter of the others' size: the threads split the same kernels' work."""
     arrays = case.arrays()
-    alone = case.replace(context=CallContext(threads=1))
-    several = output_of(case, run(conv2d, case, case.tensors(arrays, device=device)))
-    single = output_of(alone, run(conv2d, alone, alone.tensors(arrays, device=device)))
-    require(agreement(case, several, as_numpy(single), arrays, model,
-                      name=f"out with {case.context.threads} intra-op threads",
-                      source="out with one intra-op thread"))
+    check_call(conv2d, case, device=device, model=model)
     if not _claims("autograd.backward"):
         return
     grad_output = case.grad_output(arrays)
     expected = gradients(case, arrays, grad_output)
-    for call in (case, alone):
-        for name, gradient in backward(conv2d, call, device, arrays, grad_output).items():
-            require(expect(call, gradient, expected[name], model=model))
+    for name, gradient in backward(conv2d, case, device, arrays, grad_output).items():
+        require(expect(case, gradient, expected[name], model=model))
 
 
 def _claims(claim):

@@ -26,7 +26,7 @@ from strategies import conv2d_cases
 from strategies.contexts import with_context, with_context_examples
 from strategies.kernel_probes import with_kernel_probes
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
-from strategies.sizes import BACKWARD_WEIGHTS
+from strategies.sizes import BACKWARD_WEIGHTS, MAC_BUDGET
 from suite.backward import backward
 from suite.judge import (Finding, Problem, agree, as_numpy, expect, fail_autograd,
                          finite_differences, output_of, require)
@@ -73,8 +73,8 @@ def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
 
 @conformance("gradients.twice")
 @needs("autograd.backward")
-@given(case=with_context(conv2d_cases(tiers=("exact",), **BACKWARD_CASES), requires_grad=True,
-                         grad_output=True))
+@given(case=with_context(conv2d_cases(tiers=("exact",), budget=MAC_BUDGET // 4,
+                                      **BACKWARD_CASES), requires_grad=True, grad_output=True))
 def test_backward_twice_over_one_graph_repeats_its_gradients_and_changes_no_tensor(
         conv2d, device, model, case):
     """retain_graph=True and two losses sharing one output (gradcheck, several losses)
