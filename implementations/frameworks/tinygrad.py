@@ -4,8 +4,10 @@ F.conv2d's signature.
 tinygrad has no padding strings: every padding goes as explicit amounts in its
 own order, ``(left, right, top, bottom)``.  Stride, dilation, groups and the
 bias are passed as they are.  Settings: device "CPU" (clang must be
-installed), tinygrad's defaults otherwise (no Winograd: WINO unset), one
-thread per process as tinygrad's CPU device runs.
+installed), tinygrad's defaults otherwise: no Winograd (WINO unset), and its
+CPU device's own queue worker (tinygrad has no thread-count setting to state).
+Each new shape compiles new kernels, which makes it the slowest of the five
+to test: docs/framework-bugs.md.
 """
 
 from implementations.frameworks.arguments import (batched, declare, resolve, to_numpy, to_torch,
