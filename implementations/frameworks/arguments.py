@@ -76,11 +76,11 @@ def to_numpy(tensor):
 def to_torch(array, like):
     """``array`` as a contiguous tensor of ``like``'s dtype, on ``like``'s device."""
     array = np.ascontiguousarray(array)
-    if like.dtype == torch.bfloat16:
-        import ml_dtypes
-        out = torch.from_numpy(array.astype(ml_dtypes.bfloat16).view(np.int16))
-        return out.view(torch.bfloat16).to(like.device)
-    return torch.from_numpy(array).to(like.dtype).to(like.device)
+    if array.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: NumPy has none of its own
+        out = torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
+    else:
+        out = torch.from_numpy(array)
+    return out.to(like.dtype).to(like.device)
 
 
 def batched(array, call):
