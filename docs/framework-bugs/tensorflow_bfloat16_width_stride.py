@@ -3,16 +3,16 @@ column returns wrong rows.
 
 Input NCHW (1, 2, 3, 4) = NHWC (1, 3, 4, 2), filter HWIO (2, 4, 1, 4) (two
 groups: TF infers them from 2 input channels over the filter's 1), strides
-(1, 2), VALID: the output is (1, 2, 1, 4), a single column.  On small
-integers every product and sum is exact in bfloat16's float32 accumulation,
-so the answer is known exactly (computed here in float64).  The oneDNN
-kernel, run on one thread, returns wrong values in row 1 (and garbage such as
-inf or 2.7e38 for taller inputs); with TF's default thread pools the same call
-came out right here, and TF_ENABLE_ONEDNN_OPTS=0 gives exact values.  An earlier run met it on an Intel Xeon with AMX without groups
-(input (1, 1, 9, 5), 3x3 filter, strides (1, 2), dilations (1, 2)); on this
-AMD EPYC (AVX-512 with bfloat16, no AMX) that call is exact and the grouped
-one is wrong.  Exit 1: the bug is present; exit 0: absent.  Needs tensorflow
-and NumPy only.
+(1, 2), VALID: the output is (1, 2, 1, 4), a single column. On small integers
+every product and sum is exact in bfloat16's float32 accumulation, so the
+answer is known exactly (computed here in float64). The oneDNN kernel, run on
+one thread, returns wrong values in row 1 (and garbage such as inf or 2.7e38
+for taller inputs); with TF's default thread pools the same call came out
+right here, and TF_ENABLE_ONEDNN_OPTS=0 gives exact values. An earlier run met
+it on an Intel Xeon with AMX without groups (input (1, 1, 9, 5), 3x3 filter,
+strides (1, 2), dilations (1, 2)); on this AMD EPYC (AVX-512 with bfloat16, no
+AMX) that call is exact and the grouped one is wrong. Exit 1: the bug is
+present; exit 0: absent.  Needs tensorflow and NumPy only.
 """
 
 import os

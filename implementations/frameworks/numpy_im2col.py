@@ -30,7 +30,8 @@ def columns(x, kernel, call):
     (sh, sw), (dh, dw), (kh, kw) = call.stride, call.dilation, kernel
     out_h = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
     out_w = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
-    taps = [x[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh, j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+    rows, cols = sh * (out_h - 1) + 1, sw * (out_w - 1) + 1  # the span one tap reads
+    taps = [x[:, :, i * dh:i * dh + rows:sh, j * dw:j * dw + cols:sw]
             for i in range(kh) for j in range(kw)]
     return np.stack(taps, axis=2)
 
