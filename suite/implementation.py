@@ -11,7 +11,7 @@ import importlib
 DEFAULT = "torch.nn.functional:conv2d"
 
 # name -> (MODULE:ATTR, what runs): the ways people run torch's own conv2d
-# (implementations/presets.py says more about each).
+# (implementations/presets.py says more about each), and other frameworks'.
 PRESETS = {
     "eager": (DEFAULT, "torch.nn.functional.conv2d (default)"),
     "eager-no-onednn": ("implementations.correct:without_mkldnn",
@@ -22,6 +22,12 @@ PRESETS = {
     "compile-static": ("implementations.presets:compiled_static",
                        "torch.compile(F.conv2d, dynamic=False): a graph per shape"),
     "module": ("implementations.presets:module", "nn.Conv2d built from the arguments"),
+    # Other frameworks' conv2d, each with its domain, claims and deviations files
+    # (implementations/frameworks/; pip install -e ".[NAME]").
+    **{name: (f"implementations.frameworks.{name}:conv2d", f"{label}'s conv2d ('.[{name}]')")
+       for name, label in (("onnxruntime", "ONNX Runtime"), ("jax", "JAX (XLA:CPU)"),
+                           ("openvino", "OpenVINO"), ("tensorflow", "TensorFlow"),
+                           ("tinygrad", "tinygrad"))},
 }
 
 

@@ -98,7 +98,8 @@ def declare(conv2d, name, package):
     ``<name>-deviations.toml`` beside this module) and ``unavailable()``: the
     one-line reason a run cannot use it (its framework is not installed)."""
     conv2d.domain = HERE / f"{name}.toml"
-    conv2d.deviations = HERE / f"{name}-deviations.toml"
+    deviations = HERE / f"{name}-deviations.toml"
+    conv2d.deviations = deviations if deviations.exists() else None
 
     def unavailable():
         if importlib.util.find_spec(package) is None:
