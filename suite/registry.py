@@ -60,7 +60,10 @@ REQUIRED = ("id", "kind", "measured", "condition", "observed", "reason", "rechec
 # ("torch"), a kernel's own registry (--conv2d-deviations) its distribution and versions
 # ("framework" = "onnxruntime>=1.20").
 RELEASES = {"torch": "torch", "kernel": "framework"}
-OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "cpu", "implementation")
+OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_times", "cpu",
+            "implementation")
+# recheck_times: how many times a deviation's recheck call is made, for a behaviour that
+# varies from call to call (uninitialised memory): present if any call shows it.
 # implementation: the --conv2d-impl presets or specs (space-separated) whose behaviour
 # the entry records, for a bug of torch that only they meet (torch.compile's); under
 # any other implementation it is reported as not this implementation's.
@@ -109,6 +112,7 @@ class Entry:
     upstream: str = ""
     recheck_onednn: str = ""  # "on"/"off": recheck in that oneDNN state; "": the run's
     recheck_pass: str = "forward"
+    recheck_times: int = 1
     cpu: str = ""
     implementation: str = ""
     source: str = "torch"  # whose registry: "torch", or "kernel" (--conv2d-deviations)
@@ -132,6 +136,8 @@ class Entry:
         check(self.kind in KINDS, f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
         check(self.recheck_pass in RECHECK_PASSES,
               f"recheck_pass {self.recheck_pass!r} is not one of {', '.join(RECHECK_PASSES)}")
+        check(isinstance(self.recheck_times, int) and 1 <= self.recheck_times <= 10,
+              f"recheck_times {self.recheck_times!r}: a whole number from 1 to 10")
         check((self.kind in EXPLAINING) == bool(self.behaviour),
               f"a {self.kind} needs a behaviour, a crash has none")
         object.__setattr__(self, "_condition", _expression(

@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Where each broken implementation's outcomes are kept ({property id: outcome}, one file
 # per implementation): python -m bench.self_check_table DIR reads them as a table.
 OUTCOMES = "CONV2D_SELFCHECK_OUTCOMES"
-CORRECT = ["correct:without_mkldnn", "correct:accumulating_in_float64", "correct:im2col_matmul"]
+CORRECT = ["correct:without_mkldnn", "correct:accumulating_in_float64", "correct:im2col_matmul",
+           # a NumPy kernel with a framework's contract (its domain: values only)
+           "frameworks.numpy_im2col:conv2d"]
 # Correct fast algorithms: they pass under the transform error model and must
 # fail under the direct one, which no Winograd or FFT kernel can satisfy.
 TRANSFORM_KERNELS = ["transform:winograd_f2x3", "transform:winograd_f4x3", "transform:fft_conv2d"]
