@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
 from case import domain
 
@@ -113,6 +114,20 @@ class PropertyPlugin:
             names(chosen, ids[item.nodeid]) for chosen in self.chosen)]
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        """A property every call of which the declared domain refuses (a refusal such as
+        ``in_channels == 0`` against the zero-channel property) has nothing to check:
+        skipped, saying so, where Hypothesis would report that it filtered everything."""
+        try:
+            return (yield)
+        except (Unsatisfiable, FailedHealthCheck) as error:
+            refusals = [text for text, _ in domain.active().refuses]
+            if refusals and (isinstance(error, Unsatisfiable) or "filtering out" in str(error)):
+                pytest.skip(f"the declared domain refuses every call this property drew "
+                            f"(refuses {refusals})")
+            raise
 
     def pytest_runtest_setup(self, item):
         lacking = missing_claims(item, domain.active().claims)
