@@ -29,10 +29,12 @@ Levels:
 - batch: 1, and 3 (a multiple of no batch block: a tail after a block of 2);
 - channels: below (3), at (16) and past (17) a vector block of 16 floats;
   per group for dense and grouped calls, the channel count of depthwise ones;
-- bias: none, or one.
+- bias: none, or one;
+- outputs per axis: two (so that stride and the tails matter), or one (the
+  smallest call of all: with numeric padding a kernel wider than the input,
+  as conv1d's calls through conv2d have it: pytorch#120547's 1-pixel input).
 
-Every row maps to a call whose sizes are the smallest that have its levels
-with two outputs per axis (so that stride and the tails matter).  A
+Every row maps to a call whose sizes are the smallest that have its levels.  A
 combination no valid call can have (padding 'same' with a stride past 1) is
 excluded by the specification's argument rules, ``reference.resolve``, never
 by hand: the construction proves that every completion of it is rejected.
@@ -86,11 +88,11 @@ DIMENSIONS = {
     "batch": ("1", "3"),
     "channels": ("below", "at", "past"),
     "bias": ("none", "bias"),
+    "outputs": ("2", "1"),
 }
 NAMES = tuple(DIMENSIONS)
 ROWS = Path(__file__).with_name("kernel_sweep_rows.txt")  # the committed array
 CHANNELS = {"below": 3, "at": 16, "past": 17}  # a vector block of 16 floats (AVX-512)
-OUTPUTS = 2  # output rows and columns of every call
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,21 +110,22 @@ class Cell:
         words = dict(zip(NAMES, self.levels))
         return "-".join([words["dtype"], words["layout"], words["kernel"], words["groups"],
                          f"s{words['stride']}", f"d{words['dilation']}", f"p{words['padding']}",
-                         f"n{words['batch']}", f"c{words['channels']}", words["bias"]])
+                         f"n{words['batch']}", f"c{words['channels']}", words["bias"],
+                         f"o{words['outputs']}"])
 
     @property
     def case(self):
         return cell_case(self.levels)
 
 
-def _axis(kernel, dilation, stride, padding):
+def _axis(kernel, dilation, stride, padding, outputs):
     """(input length, padding amount) on one axis: the smallest input giving
-    ``OUTPUTS`` outputs ('same': stride 1 keeps the length)."""
+    ``outputs`` outputs ('same': stride 1 keeps the length)."""
     extent = dilation * (kernel - 1) + 1
     if padding == "same":
-        return OUTPUTS, 0
+        return outputs, 0
     pad = {"none": 0, "valid": 0, "numbers": extent // 2, "only": extent}[padding]
-    return max(1, extent - 2 * pad + (OUTPUTS - 1) * stride), pad
+    return max(1, extent - 2 * pad + (outputs - 1) * stride), pad
 
 
 def cell_call(levels):
@@ -132,7 +135,8 @@ def cell_call(levels):
     kernel = tuple(int(size) for size in level["kernel"].split("x"))
     dilation = int(level["dilation"])
     stride = kernel if level["stride"] == "kernel" else (int(level["stride"]),) * 2
-    axes = [_axis(k, dilation, s, level["padding"]) for k, s in zip(kernel, stride)]
+    axes = [_axis(k, dilation, s, level["padding"], int(level["outputs"]))
+            for k, s in zip(kernel, stride)]
     channels = CHANNELS[level["channels"]]
     groups, group_channels, out_channels = {
         "dense": (1, channels, channels),
