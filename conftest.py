@@ -19,6 +19,7 @@ from hypothesis import settings
 from suite import (coverage, crashes, options, profiles, properties, recheck, registry, replay,
                    summary)
 from suite.device import describe_flags
+from suite.torch_calls import computes_with_torch
 
 # --example-db: which example database Hypothesis uses (local, a directory,
 # Redis, a GitHub artifact), read-only for derandomised profiles: suite/example_db.py.
@@ -53,8 +54,6 @@ def pytest_configure(config):
         setup = options.configure(config.getoption)
     except options.UsageError as error:
         raise pytest.UsageError(str(error)) from None
-    # Every call is observed for the kernel-coverage report (suite/coverage.py).
-    config.conv2d_impl = coverage.observing(setup.conv2d)
     config.conv2d_domain, config.error_model = setup.domain, setup.model
     try:
         plugin = recheck.RegistryPlugin(config, options.values(config.getoption),
@@ -62,6 +61,11 @@ def pytest_configure(config):
     except registry.RegistryError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(plugin, "conv2d-registry")
+    # Every call is observed for the kernel-coverage report (suite/coverage.py): torch's
+    # backend for it where the implementation hands its calls to torch (asked after the
+    # registry's forks, which must start from a process that made no call).
+    config.conv2d_impl = coverage.observing(setup.conv2d,
+                                            classify=computes_with_torch(setup.conv2d))
     notes = replay.ReplayNotes(config)
     config.pluginmanager.register(notes, "conv2d-replay")
     config.pluginmanager.register(crashes.CrashNames(config, notes), "conv2d-crashes")

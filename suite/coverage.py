@@ -105,8 +105,11 @@ class Tally:
 _tally = Tally()   # this process's counts since the last test report
 
 
-def observing(conv2d):
-    """``conv2d`` that also counts torch's backend for each call that returns.
+def observing(conv2d, classify=True):
+    """``conv2d`` that also counts torch's backend for each call that returns;
+    ``classify`` False: none, for a kernel that does not hand its calls to torch (the
+    backend torch would pick says nothing about it; the oneDNN primitives it makes
+    torch run, if any, are still counted from oneDNN's log).
 
     The wrapper keeps the callable's name and signature (``functools.wraps``)
     and passes every argument through untouched; the classification runs only
@@ -115,7 +118,8 @@ def observing(conv2d):
     @functools.wraps(conv2d)
     def observed(*args, **kwargs):
         result = conv2d(*args, **kwargs)
-        observe(*args, **kwargs)
+        if classify:
+            observe(*args, **kwargs)
         return result
 
     observed.conv2d_kernel_coverage = True
@@ -293,7 +297,10 @@ class KernelCoveragePlugin:
             lines.append("oneDNN primitives executed, all kinds: " + ", ".join(
                 f"{kind} {n}" for kind, n in sorted(totals.primitives.items(),
                                                     key=lambda item: -item[1])))
-        if self.device == "cpu" and self.onednn is not None:
+        if self.device == "cpu" and self.onednn is not None and not pairs:
+            lines.append("real networks: not compared (no oneDNN convolution of torch ran: the "
+                         "implementation did not hand torch its calls)")
+        elif self.device == "cpu" and self.onednn is not None:
             if network is None:
                 lines.append(f"real networks: no sweep recorded for this machine "
                              f"({onednn.machine_key(info)}); run `{REFRESH_COMMAND}` (about 30 s "

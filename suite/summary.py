@@ -216,8 +216,8 @@ class SummaryPlugin:
         for entry in active.entries.values():
             status = active.status[entry.id]
             seen = self.explained.get(entry.id, []) or self.not_run.get(entry.id, [])
-            if not torch_itself and entry.source == "torch" and not seen and not _stale(entry,
-                                                                                    status):
+            if not torch_itself and entry.source == "torch" and not seen and (
+                    entry.about_another_implementation(impl) or not _stale(entry, status)):
                 unmet[status] += 1
                 continue
             if entry.about_another_implementation(impl) and not seen:
@@ -269,9 +269,10 @@ class SummaryPlugin:
         if unmet:
             import torch
             lines.insert(0, f"torch's entries that no call of --conv2d-impl={impl} met: "
-                            f"{sum(unmet.values())} (rechecked on torch {torch.__version__}'s "
-                            f"own conv2d: {unmet[registry.PRESENT]} present there, "
-                            f"{unmet[registry.FIXED]} not this torch's or CPU's)")
+                            f"{sum(unmet.values())} (rechecked on torch {torch.__version__}: "
+                            f"{unmet[registry.PRESENT]} present there, "
+                            f"{sum(unmet.values()) - unmet[registry.PRESENT]} not this torch's, "
+                            f"CPU's or implementation's)")
         return lines
 
     def pytest_terminal_summary(self, terminalreporter):

@@ -15,6 +15,8 @@ kernel, so the call of a crash entry is never made.
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from case import parse
+
 # aten operators (the dispatcher's names, overloads aside): torch's convolution, the
 # public one and the backends it routes to, and its matrix products.
 KERNEL_OPERATORS = frozenset({
@@ -41,6 +43,17 @@ class _StopAtConvolution(TorchDispatchMode):
             self.reached = True
             raise _Reached(func.overloadpacket.__name__)
         return func(*args, **(kwargs or {}))
+
+
+# The smallest call: whether an implementation computes with torch at all.
+_PROBE = "in1x1x3x3:w1x1x2x2:s1:p0:d1:g1:float32:contiguous:exact:seed0"
+
+
+def computes_with_torch(conv2d):
+    """Whether ``conv2d`` hands a plain float32 call to torch's kernels (a wrapper or
+    a preset of torch does; another framework's kernel does not)."""
+    case = parse(_PROBE)
+    return reaches_torch(conv2d, case, case.tensors())
 
 
 class Reaches:

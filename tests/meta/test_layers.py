@@ -24,6 +24,9 @@ LAYERS = ("reference", "case", "strategies", "suite", ("implementations", "tests
           "tests.meta")
 RANK = {name: rank for rank, layer in enumerate(LAYERS)
         for name in (layer if isinstance(layer, tuple) else (layer,))}
+# Sources outside the layers, which import nothing of the suite: the reproductions of
+# bugs sent upstream, and the command that finds the suite's tree from elsewhere.
+STANDALONE = {"docs", "conv2d_conformance.py"}
 REPORTS = ("suite.coverage", "suite.onednn", "suite.cuda_kernels", "suite.summary", "suite.drift")
 SKIPPED = {".git", ".venv", "venv", "build", "__pycache__"}
 
@@ -97,14 +100,14 @@ def test_the_reproductions_of_torchs_bugs_import_nothing_of_the_suite():
                   if _layer(_module_name(path)) is None
                   for line, module in _imports(path) if _layer(module) is not None]
     assert not standalone, (
-        f"{standalone}, but the scripts outside the layers (docs/torch-bugs/) should run "
-        f"with torch alone")
+        f"{standalone}, but the sources outside the layers ({', '.join(sorted(STANDALONE))}) "
+        f"should run with their own imports alone")
 
 
 def test_every_source_belongs_to_a_layer_or_stands_alone():
     """A new top-level folder must be placed in LAYERS (or stand alone, as docs/ does)."""
     unplaced = sorted({path.relative_to(ROOT).parts[0] for path in SOURCES
-                       if _layer(_module_name(path)) is None} - {"docs"})
+                       if _layer(_module_name(path)) is None} - STANDALONE)
     assert not unplaced, (
         f"top-level folders {unplaced} are in no layer, but every folder of Python "
         f"sources should be [{__name__}.LAYERS]")
