@@ -7,6 +7,8 @@ specification rejects they hand to F.conv2d, so its errors are torch's, as a
 kernel that leaves argument checking to torch's front end would.
 """
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -124,3 +126,8 @@ def numpy_reference(input, weight, bias=None, stride=1, padding=0, dilation=1, g
                               groups=groups)
     return torch.from_numpy(np.ascontiguousarray(output)).to(dtype=input.dtype,
                                                              device=input.device)
+
+
+# They compute in their inputs' dtype under torch.autocast too: not a claim they make.
+WITHOUT_AUTOCAST = Path(__file__).with_name("without_autocast.toml")
+accumulating_in_float64.domain = im2col_matmul.domain = WITHOUT_AUTOCAST

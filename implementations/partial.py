@@ -11,7 +11,6 @@ F.conv2d, so its errors are torch's.
 """
 
 import torch
-import torch.nn.functional as F
 
 from implementations.correct import _rejected
 from implementations.transform import _pair, winograd_f4x3

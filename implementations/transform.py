@@ -28,6 +28,9 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from implementations.correct import WITHOUT_AUTOCAST
+from reference.memory_format import suggests_channels_last
+
 # Winograd F(2, 3), Lavin & Gray (2016), interpolation points 0, 1, -1 and
 # infinity.  y = AT [(G g) * (BT d)] for a 4-element input d and a 3-tap
 # filter g gives the 2 outputs of their correlation.
@@ -254,6 +257,10 @@ def _pads(padding, kernel):
 
 
 def _suggests_channels_last(tensor):
-    """torch's reading of strides: channels_last only if not also contiguous."""
-    return (tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last)
-            and not tensor.is_contiguous())
+    """torch's reading of strides (reference/memory_format.py: a view of NHWC storage
+    suggests channels_last whatever its sizes)."""
+    return suggests_channels_last(tuple(tensor.shape), tensor.stride())
+
+
+# Their forward computes in the input's dtype under torch.autocast too: not claimed.
+winograd_f2x3.domain = winograd_f4x3.domain = fft_conv2d.domain = WITHOUT_AUTOCAST

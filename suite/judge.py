@@ -59,12 +59,14 @@ class NotClaimed:
         self.observed = f"the implementation does not claim {what} ([claims] {claim})"
 
 
-def bitwise(case, model):
+def bitwise(case, model, *, by_the_algorithm=True):
     """Whether ``case``'s results must equal the reference bit for bit: exact-tier data
     (every partial sum an exact integer) under an error model whose answers are sums
     of products, so any summation order gives the same bits (unless the kernel
-    flushes subnormals and the data reach them)."""
-    if case.tier != "exact" or not model.bitwise_on_exact_data:
+    flushes subnormals and the data reach them).  ``by_the_algorithm`` False: a result
+    the error model leaves a sum of products whatever the kernel's algorithm (a
+    gradient: the transform model is about forward calls)."""
+    if case.tier != "exact" or (by_the_algorithm and not model.bitwise_on_exact_data):
         return False
     return not (model.flushes_subnormals and case.facts()["subnormal_scale"])
 
@@ -89,8 +91,11 @@ def bound_of(case, quantity, model):
 
 def expect(case, actual, quantity, *, model, environment=None):
     """The finding of ``actual`` (a tensor) against ``quantity``: bit for bit where
-    ``bitwise`` says so (or the quantity is structural), else within ``bound_of``."""
-    exact = quantity.structural or bitwise(case, model)
+    ``bitwise`` says so (a derivative a fast algorithm may compute, one with forward
+    calls, as a forward call; any other as a sum of products), or the quantity is
+    structural; else within ``bound_of``."""
+    exact = quantity.structural or bitwise(case, model,
+                                           by_the_algorithm=bool(quantity.forward_calls))
     return agree(case, actual, quantity.value, exact=exact,
                  bound=None if exact else bound_of(case, quantity, model), name=quantity.name,
                  source=quantity.source, environment=environment)

@@ -32,7 +32,6 @@ def _auto_pad(call):
 @functools.lru_cache(maxsize=None)
 def _session(dtype, stride, dilation, pads, auto_pad, groups, has_bias):
     import numpy as np
-    import onnx
     import onnxruntime
     from onnx import helper
 
