@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from hypothesis import Phase, given, settings, target
 
-from case.data import SIGNIFICAND_BITS, round_to
+from case.data import SIGNIFICAND_BITS
 from reference import UNIT_ROUNDOFF, ErrorModel, grad_bias, grad_input, grad_weight
 from reference.rounding import UNDERFLOW
 from reference.staged_sums import staged_error_bound
