@@ -78,21 +78,23 @@ def run(conv2d, case, tensors, *, guard=True, claimed=True):
         return Outcome(not_run=OutsideTheDomain, environment=environment(device, conv2d))
     for prior in prior_calls(case):
         run(conv2d, prior, prior.tensors(device=device), guard=guard, claimed=claimed)
-    with called_as(case.context, case.dtype, device):
-        state = environment(device, conv2d)
-        reaches = torch_calls.Reaches(conv2d, case, tensors)
-        if guard:
-            crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
-            if crash is not None:
-                return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
-        _monitor.starting(str(case))
-        try:
-            return Outcome(output=case.invoke(conv2d, tensors), environment=state,
-                           reaches_torch=reaches)
-        except Exception as error:  # any exception is an observation; the judge decides
-            return Outcome(error=error, environment=state, reaches_torch=reaches)
-        finally:
-            _monitor.finished()
+    reaches = torch_calls.Reaches(conv2d, case, tensors)
+    state = environment(device, conv2d)
+    try:
+        with called_as(case.context, case.dtype, device):
+            state = environment(device, conv2d)
+            if guard:
+                crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
+                if crash is not None:
+                    return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
+            _monitor.starting(str(case))
+            try:
+                return Outcome(output=case.invoke(conv2d, tensors), environment=state,
+                               reaches_torch=reaches)
+            finally:
+                _monitor.finished()
+    except Exception as error:  # the call's or its context's: an observation for the judge
+        return Outcome(error=error, environment=state, reaches_torch=reaches)
 
 
 @contextlib.contextmanager
