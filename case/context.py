@@ -27,7 +27,8 @@ same call:
 import dataclasses
 import re
 
-TENSORS = ("input", "weight", "bias")
+from case.features import TENSORS
+
 GRAD_OUTPUT_LAYOUTS = ("contiguous", "expanded", "other_format", "strided", "offset")
 MODES = ("grad", "no_grad", "inference", "autocast")
 AUTOCAST_DTYPES = ("bfloat16", "float16")

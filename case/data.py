@@ -68,14 +68,14 @@ def _draw_integers(rng, shape, dtype):
     return values
 
 
-def _weight_shape(case):
+def stored_weight_shape(case):
     """An expanded weight holds one filter repeated over out_channels."""
     if case.layout == "expanded_weight":
         return (1, *case.weight_shape[1:])
     return case.weight_shape
 
 
-def _bias_shape(case):
+def stored_bias_shape(case):
     """An expanded bias holds one element repeated over out_channels."""
     if case.layout == "expanded_bias" and case.bias_shape:
         return (1,)
@@ -99,12 +99,12 @@ def case_arrays(case):
     n = max(1, int(np.prod(case.weight_shape[1:])))
     if _plain(case):
         input = _draw(rng, case.input_shape, input_dtype)
-        weight = _draw(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n))
-        bias = _draw(rng, _bias_shape(case), bias_dtype) if case.has_bias else None
+        weight = _draw(rng, stored_weight_shape(case), weight_dtype, 1 / np.sqrt(n))
+        bias = _draw(rng, stored_bias_shape(case), bias_dtype) if case.has_bias else None
         return (input, *_broadcast(case, weight, bias))
     input = _normal(rng, case.input_shape, input_dtype)
-    weight = _normal(rng, _weight_shape(case), weight_dtype, 1 / np.sqrt(n))
-    bias = _normal(rng, _bias_shape(case), bias_dtype) if case.has_bias else None
+    weight = _normal(rng, stored_weight_shape(case), weight_dtype, 1 / np.sqrt(n))
+    bias = _normal(rng, stored_bias_shape(case), bias_dtype) if case.has_bias else None
     shaped = _shaped(case, (input, weight, bias), clip=data_features.FLOAT_CLIP)
     exponents = data_features.exponents_of(case)
     input, weight, bias = (
@@ -192,8 +192,8 @@ def _exact_units(case, rng):
     as drawn (one filter or element, for an expanded one)."""
     dtype = case.dtype
     input = _draw_integers(rng, case.input_shape, dtype)
-    weight = _draw_integers(rng, _weight_shape(case), dtype)
-    bias = _draw_integers(rng, _bias_shape(case), dtype) if case.has_bias else None
+    weight = _draw_integers(rng, stored_weight_shape(case), dtype)
+    bias = _draw_integers(rng, stored_bias_shape(case), dtype) if case.has_bias else None
     special = np.zeros(case.input_shape, bool)
     if not _plain(case):
         input, weight, bias = _shaped(case, (input, weight, bias))

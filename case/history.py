@@ -12,7 +12,7 @@ ordered by its seed, so the same descriptor replays the same history.
 import numpy as np
 
 from case.context import DEFAULT
-from case.model import BATCHED_ONLY_LAYOUTS, LAYOUTS
+from case.model import LAYOUTS, fitting_layouts
 
 # Stream of np.random.default_rng([case.seed, stream]) (case/data.py uses 0..3,
 # case/tangents.py 11..13).
@@ -28,9 +28,9 @@ def _other_data(case, rng):
 
 
 def _other_layout(case, rng):
-    batched = len(case.input_shape) == 4
-    layouts = [layout for layout in LAYOUTS if layout != case.layout
-               and (batched or layout not in BATCHED_ONLY_LAYOUTS)]
+    layouts = [layout for layout in fitting_layouts(LAYOUTS, batched=len(case.input_shape) == 4,
+                                                    has_bias=case.has_bias)
+               if layout != case.layout]
     return case.replace(layout=layouts[rng.integers(len(layouts))])
 
 

@@ -37,6 +37,17 @@ LAYOUTS = ("contiguous", "channels_last", "channels_last_input", "channels_last_
            "offset_bias", "expanded_bias")
 # Layouts with NHWC input strides, which a 3-D (unbatched) input cannot have.
 BATCHED_ONLY_LAYOUTS = ("channels_last", "channels_last_input", "permuted_input")
+# Layouts that are about the bias's view: a call without a bias has none.
+BIAS_LAYOUTS = tuple(layout for layout in LAYOUTS if layout.endswith("_bias"))
+
+
+def fitting_layouts(layouts, *, batched, has_bias):
+    """The ``layouts`` a call can have: NHWC input strides need a batched input, a
+    bias's view a bias."""
+    return [layout for layout in layouts if (batched or layout not in BATCHED_ONLY_LAYOUTS)
+            and (has_bias or layout not in BIAS_LAYOUTS)]
+
+
 TIERS = ("exact", "float")
 # nn.Conv2d's padding modes; 'zeros' is F.conv2d's own.
 PADDING_MODES = tuple(reference.forward.PADDING_MODES)
@@ -325,8 +336,7 @@ class Conv2dCase(Case):
             stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
             dtype=input_dtype, weight_dtype=weight_dtype, bias_dtype=bias_dtype,
             layout=self.layout, tier=self.tier, padding_mode=self.padding_mode,
-            input_channels_last=self.layout in ("channels_last", "channels_last_input",
-                                                "permuted_input"),
+            input_channels_last=self.layout in BATCHED_ONLY_LAYOUTS,
             weight_channels_last=self.layout in ("channels_last", "channels_last_weight"),
             transform=None if self.transform is None else self.transform.name,
             formulation=None, geometry=geometry, spelling=self.spelling, context=self.context,

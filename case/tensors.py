@@ -113,7 +113,7 @@ def materialise(case, arrays, device="cpu", requires_grad=False):
     for number, (values, dtype) in enumerate(zip(arrays, dtypes)):
         if values is None:
             tensors.append(None)
-        elif number == viewed and values.ndim >= {"transposed": 2, "permuted": 4}.get(view, 1):
+        elif number == viewed:
             tensors.append(_view(values, dtype, device, view, number))
         else:
             tensors.append(_tensor(values, dtype, device))

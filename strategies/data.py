@@ -24,7 +24,7 @@ weight element of value 1.
 import numpy as np
 from hypothesis import strategies as st
 
-from case.data import EXACT_RANGE
+from case.data import EXACT_RANGE, stored_bias_shape, stored_weight_shape
 from case.features import (DENSITIES, SIGNS, TensorFeatures, exact_exponents, float_exponents)
 from case.spellings import SPELLINGS
 from reference.rounding import ACCUMULATION, FORMATS
@@ -181,10 +181,8 @@ def with_data_features(draw, case, *, magnitudes=MAGNITUDES, shaped=True):
         return case.replace(**{f"{tensor}_data": TensorFeatures(exponent) for tensor, exponent
                                in zip(("input", "weight", "bias"), scales)})
     edges = any(regime != "unit" for regime in magnitudes)
-    weight_size = _size(case.weight_shape[1:]) * (
-        1 if case.layout == "expanded_weight" else case.weight_shape[0])
-    bias_size = 1 if case.layout == "expanded_bias" and case.has_bias else _size(case.bias_shape)
-    sizes = (_size(case.input_shape), weight_size, bias_size)
+    sizes = (_size(case.input_shape), _size(stored_weight_shape(case)),
+             _size(stored_bias_shape(case)))
     drawn = {f"{tensor}_data": draw(tensor_features(case, size, exponent, edges), label=tensor)
              for tensor, size, exponent in zip(("input", "weight", "bias"), sizes, scales)}
     return case.replace(**drawn)

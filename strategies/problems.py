@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from case import DTYPES, LAYOUTS, TIERS, Conv2dCase
 from case import domain
+from case.model import fitting_layouts
 from strategies import inside_domain, sizes
 from strategies.arguments import argument_forms
 
@@ -146,9 +147,7 @@ def _cases(draw, dtypes, layouts, tiers, bounds, unbatched, empty_batch, padding
     batch = drawn.batch
     spatial = (drawn.in_channels, drawn.height, drawn.width)
     has_bias = draw(st.booleans())
-    layout_choices = [layout for layout in layouts
-                      if (batch is not None or layout not in inside_domain.BATCHED_ONLY_LAYOUTS)
-                      and (has_bias or layout not in inside_domain.BIAS_LAYOUTS)]
+    layout_choices = fitting_layouts(layouts, batched=batch is not None, has_bias=has_bias)
     return Conv2dCase(
         input_shape=spatial if batch is None else (batch, *spatial),
         weight_shape=(drawn.out_channels, drawn.group_channels, *drawn.kernel),
