@@ -37,6 +37,7 @@ outside the domain is never drawn (strategies/inside_domain.py) and never
 made (suite/run.py); a kernel that says ``outside = "raise"`` must raise there.
 """
 
+import collections
 import dataclasses
 from pathlib import Path
 
@@ -124,7 +125,13 @@ class Claims:
                 values[name] = value
             else:
                 values[name] = _one_of(f"claims.{name}", value, CLAIM_CHOICES[name])
-        return cls(**values)
+        claims = cls(**values)
+        if claims.subnormals == "flush" and claims.autograd:
+            # the flush term (reference/numerics.py flush_error) is derived for forward
+            # results only; no kernel declared so far flushes and claims gradients
+            raise DomainError("claims.subnormals = 'flush' with gradients claimed: the "
+                              "suite bounds flushing for forward results only (autograd = [])")
+        return claims
 
     def lacks(self, needed):
         """The claims among ``needed`` (e.g. "autograd.backward", "errors", "vmap",
@@ -299,3 +306,9 @@ def activate(domain):
     global _active
     _active = domain
     return domain
+
+
+# The current test's calls the active domain refused (a drawn call moved into it and
+# still refused, a call declined at run time) and admitted (a call made inside it): a
+# property every call of which is refused has nothing to check (suite/properties.py).
+tally = collections.Counter()

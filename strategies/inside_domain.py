@@ -9,16 +9,13 @@ the input to fit, so a problem keeps its channels per group and its extra rows
 and columns.
 """
 
-from hypothesis import assume
+from hypothesis import reject
 from hypothesis import strategies as st
 
-from case.model import BATCHED_ONLY_LAYOUTS
+from case.domain import PADDING_KINDS, tally
+from case.model import fitting_layouts
 from reference.arguments import PADDING_STRINGS
 from strategies.arguments import argument_forms
-
-# Layouts that are about the bias's view: a call without a bias has none.
-BIAS_LAYOUTS = ("sliced_bias", "offset_bias", "expanded_bias")
-
 
 class NothingToDraw(ValueError):
     """A strategy's own choices and the domain's have nothing in common."""
@@ -92,7 +89,7 @@ def inside(draw, cases, domain):
                else (geometry.padding[0], geometry.padding[2]))  # numbers pad both sides alike
     if padding == "same" and stride != (1, 1):
         padding = (0, 0)  # 'same' takes only stride 1; numbers spell any
-    kinds = domain.paddings or ("numbers", "same", "valid")
+    kinds = domain.paddings or PADDING_KINDS
     kind = padding if padding in PADDING_STRINGS else "numbers"
     if kind not in kinds:
         kind = draw(st.sampled_from([k for k in kinds if k != "same" or 1 in (
@@ -124,11 +121,10 @@ def inside(draw, cases, domain):
     has_bias = case.has_bias if domain.bias == "either" else domain.bias == "with"
     out_channels = groups * out_per_group
     layout = case.layout
-    unfit = BATCHED_ONLY_LAYOUTS * (not batched) + BIAS_LAYOUTS * (not has_bias)
-    if layout in unfit:
+    if not fitting_layouts((layout,), batched=batched, has_bias=has_bias):
         layout = "contiguous" if domain.layouts is None or "contiguous" in domain.layouts else (
-            draw(st.sampled_from([l for l in domain.layouts if l not in unfit]
-                                 or domain.layouts)))
+            draw(st.sampled_from(fitting_layouts(domain.layouts, batched=batched,
+                                                 has_bias=has_bias) or domain.layouts)))
     moved = case.replace(
         input_shape=(*leading, groups * in_per_group, *spatial),
         weight_shape=(out_channels, in_per_group, *kernel),
@@ -137,5 +133,7 @@ def inside(draw, cases, domain):
         stride=draw(argument_forms(stride)),
         dilation=draw(argument_forms(dilation)),
         padding=padding if isinstance(padding, str) else draw(argument_forms(padding)))
-    assume(not domain.refused(moved))
+    if domain.refused(moved) is not None:
+        tally["refused"] += 1
+        reject()
     return moved

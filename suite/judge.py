@@ -41,7 +41,7 @@ from hypothesis import currently_in_test_context, event, reject
 from case import domain
 from reference import memory_format
 from reference.numerics import ErrorModel
-from reference.rounding import FORMATS, gamma
+from reference.rounding import UNIT_ROUNDOFF, gamma
 from reference.staged_sums import staged_error_bound
 from suite import registry, run, summary
 from suite.compare import Problem, compare_values
@@ -84,7 +84,7 @@ def bound_of(case, quantity, model):
                                    roundings=quantity.roundings, dtype=case.dtype, tf32=model.tf32)
     if quantity.forward_calls and model.kind != "direct":
         algorithm = sum(case.bound(arrays, value, model) for arrays, value in quantity.forward_calls)
-        addition = gamma(1, 2.0 ** -FORMATS[case.dtype].significand) * np.abs(quantity.value)
+        addition = gamma(1, UNIT_ROUNDOFF[case.dtype]) * np.abs(quantity.value)
         bound = np.maximum(bound, algorithm + addition)
     return bound
 
@@ -120,10 +120,11 @@ def against_reference(case, actual, arrays, model, *, name="out", source="the re
     expected = case.expected(arrays)
     if bitwise(case, model):
         return agree(case, actual, expected, exact=True, name=name, source=source,
-                     environment=environment)
+                     environment=environment, model=model)
     bound = case.bound(arrays, expected, model)
     return agree(case, actual, expected, exact=False, bound=bound, name=name, source=source,
-                 environment=environment, overflow=case.overflow(arrays, expected, bound, model))
+                 environment=environment, overflow=case.overflow(arrays, expected, bound, model),
+                 model=model)
 
 
 def describe_call(case):
@@ -355,12 +356,14 @@ def output_of(case, outcome):
 
 
 def agree(case, actual, expected, *, exact, bound=None, name="out", source, environment=None,
-          environments=(), overflow=None):
+          environments=(), overflow=None, model=None):
     """The finding of comparing ``actual`` (a tensor) with ``expected`` (NumPy): the same
     numbers computed another way.  ``exact``: bit for bit; else within ``bound``, an
     infinity on either side accepted where ``overflow`` allows one.  ``environment``:
     the backend state ``actual`` was computed in (default: now); ``environments``:
-    those of the calls that computed ``expected``, where they differ."""
+    those of the calls that computed ``expected``, where they differ.  ``model``: the
+    error model when ``expected`` is the reference's, which ``judge`` compares against
+    as strictly (an overflow with the reference's sign, NaN spread as the model allows)."""
     if environment is None:
         environment = run.environment(
             actual.device.type if isinstance(actual, torch.Tensor) else "cpu")
@@ -382,7 +385,8 @@ def agree(case, actual, expected, *, exact, bound=None, name="out", source, envi
     elif actual.numel():
         finding.problems, finding.ratio = compare_values(
             as_numpy(actual), expected, exact=exact, bound=bound, name=name, source=source,
-            overflow=overflow, against_reference=False)
+            overflow=overflow, against_reference=model is not None,
+            spread_in_planes=model is not None and model.nonfinite_spreads_within_planes)
     return _explained(finding, explain=True, environments=environments)
 
 
@@ -456,6 +460,8 @@ def require(finding):
     __tracebackhide__ = True
     summary.observe(finding)
     if finding.not_run is not None:
+        if isinstance(finding.not_run, run.OutsideTheDomain):
+            domain.tally["refused"] += 1
         if currently_in_test_context():
             event(f"not run: {finding.not_run.id}")
             reject()

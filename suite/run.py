@@ -41,13 +41,14 @@ class Outcome:
     reaches_torch: object = None
 
 
-def environment(device, conv2d=None):
-    """The backend state a call runs under, as registry conditions name it.  An
-    implementation that switches oneDNN itself around its calls of torch declares the
-    state it calls torch in (``conv2d.onednn``), which the flag outside does not show."""
+def environment(device, conv2d=None, threads=None):
+    """The backend state a call runs under, as registry conditions name it (``threads``:
+    the intra-op threads its context sets, else the process's).  An implementation that
+    switches oneDNN itself around its calls of torch declares the state it calls torch
+    in (``conv2d.onednn``), which the flag outside does not show."""
     declared = getattr(conv2d, "onednn", None)
     return dict(device=device, onednn=torch.backends.mkldnn.enabled if declared is None
-                else declared, threads=torch.get_num_threads())
+                else declared, threads=threads or torch.get_num_threads())
 
 
 _monitor = monitor.Monitor()
@@ -74,27 +75,28 @@ def run(conv2d, case, tensors, *, guard=True, claimed=True):
     crash of this torch (an applying registry entry) holds for it, or (``claimed``)
     the implementation's declared domain (case/domain.py) does not."""
     device = tensors[0].device.type
-    if guard and claimed and case.rule() is None and not domain.active().admits(case):
-        return Outcome(not_run=OutsideTheDomain, environment=environment(device, conv2d))
+    if guard and claimed and case.rule() is None:
+        if not domain.active().admits(case):
+            return Outcome(not_run=OutsideTheDomain(), environment=environment(device, conv2d))
+        domain.tally["admitted"] += 1
     for prior in prior_calls(case):
         run(conv2d, prior, prior.tensors(device=device), guard=guard, claimed=claimed)
     reaches = torch_calls.Reaches(conv2d, case, tensors)
-    state = environment(device, conv2d)
+    state = environment(device, conv2d, threads=case.context.threads)
+    _monitor.starting(str(case))  # named from here: asking reaches_torch may make the call
     try:
-        with called_as(case.context, case.dtype, device):
-            state = environment(device, conv2d)
-            if guard:
-                crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
-                if crash is not None:
-                    return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
-            _monitor.starting(str(case))
-            try:
+        if guard:
+            crash = registry.active().crash_for({**case.facts(), **state}, reaches=reaches)
+            if crash is not None:
+                return Outcome(not_run=crash, environment=state, reaches_torch=reaches)
+        try:
+            with called_as(case.context, case.dtype, device):
                 return Outcome(output=case.invoke(conv2d, tensors), environment=state,
                                reaches_torch=reaches)
-            finally:
-                _monitor.finished()
-    except Exception as error:  # the call's or its context's: an observation for the judge
-        return Outcome(error=error, environment=state, reaches_torch=reaches)
+        except Exception as error:  # the call's or its context's: an observation for the judge
+            return Outcome(error=error, environment=state, reaches_torch=reaches)
+    finally:
+        _monitor.finished()
 
 
 @contextlib.contextmanager

@@ -72,7 +72,7 @@ def _judged_here(case, model):
     if not model.bitwise_on_exact_data:
         pytest.skip(f"compares calls bit for bit, which the {model} error model does not give")
     if not domain.active().admits(case):
-        require(Finding(case, not_run=OutsideTheDomain))
+        require(Finding(case, not_run=OutsideTheDomain()))
 
 
 @conformance("per_sample.formulations")

@@ -34,11 +34,12 @@ INVALID = "in1x3x5x5:w4x2x3x3:s1:p0:d1:g1:float32:contiguous:float:seed0"  # cha
     ({"claims": {"autograd": ["backwards"]}}, "claims.autograd"),
     ({"claims": {"vmap": "no"}}, "claims.vmap"),
     ({"claims": {"subnormals": "ftz"}}, "claims.subnormals"),
+    ({"claims": {"subnormals": "flush"}}, "claims.subnormals"),
     ({"claims": {"gradients": []}}, "gradients"),
     ({"refuses": ["dilaton > 1"]}, "dilaton"),
     ({"refuses": "padding == 'same'"}, "refuses"),
-], ids=["errors", "autograd", "vmap", "subnormals", "unknown claim", "misspelt refusal",
-        "refusal not a list"])
+], ids=["errors", "autograd", "vmap", "subnormals", "flushing with gradients", "unknown claim",
+        "misspelt refusal", "refusal not a list"])
 def test_a_domain_that_cannot_be_used_names_the_key(table, named):
     with pytest.raises(domain.DomainError, match=named):
         domain.Domain.from_table(table)
