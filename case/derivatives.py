@@ -54,10 +54,10 @@ import numpy as np
 import reference
 from reference import adjoints
 from reference import per_sample as per_sample_reference
+from reference.rounding import ACCUMULATION
 from reference.staged_sums import gradient_sums
 
-FIRST_GRADIENTS = ("input", "weight", "bias")
-HALF = ("float16", "bfloat16")
+from case.features import TENSORS as FIRST_GRADIENTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _first_gradient_sums(geometry, dtype):
     """{name: (length, roundings)}: staged for half types (torch's im2col backward
     rounds partial sums to the half type), one rounding otherwise."""
     sums = gradient_sums(geometry)
-    return {name: (length, roundings if dtype in HALF else None)
+    return {name: (length, roundings if dtype in ACCUMULATION else None)
             for name, (length, roundings) in
             ((name.removesuffix(".grad"), sums[name]) for name in sums)}
 
@@ -113,6 +113,18 @@ def gradients(case, arrays, grad_output, wrt=FIRST_GRADIENTS):
     return {f"{name}.grad": Quantity(f"{name}.grad", values[name], magnitudes[name],
                                      *sums[name], source="the reference adjoint")
             for name in wrt if name != "bias" or case.has_bias}
+
+
+def accumulated(quantity, passes, *, name):
+    """``quantity`` as ``passes`` backward passes leave it in ``.grad``, each adding its
+    gradient to the last: the value and magnitude times ``passes``, and the products
+    of all of them in one sum (in some order: a dot product rounded once stays one),
+    a staged sum meeting one rounding more per pass added."""
+    roundings = quantity.roundings
+    return dataclasses.replace(
+        quantity, name=name, value=passes * quantity.value,
+        magnitude=passes * quantity.magnitude, length=passes * quantity.length,
+        roundings=None if roundings is None else roundings + passes - 1)
 
 
 def per_sample_gradients(case, arrays, grad_output, way):
@@ -180,8 +192,12 @@ def double_backward(case, arrays, grad_output, cotangent):
                        source=f"the reference's {source}")
         for name, sums, source in (
             ("input", "input", "grad_input(g, ggW)"),
-            ("weight", "weight", "grad_weight(g, ggI)"),
-            ("grad_output", "tangent", "conv2d(ggI, w) + conv2d(x, ggW) + ggb"))}
+            ("weight", "weight", "grad_weight(g, ggI)"))}
+    # grad_output's is the tangent of the call along (ggI, ggW, ggb): forward calls
+    quantities["grad_output"] = dataclasses.replace(
+        tangent(case, arrays, (ggi, ggw, ggb), way="double backward"),
+        name="grad_output.grad of L2",
+        source="the reference's conv2d(ggI, w) + conv2d(x, ggW) + ggb")
     if case.has_bias:  # no first gradient depends on the bias
         zero = np.zeros(case.bias_shape)
         quantities["bias"] = Quantity("bias.grad of L2", zero, zero, 0, structural=True,

@@ -59,6 +59,11 @@ from hypothesis import strategies as st
 # example at the budget costs tens of milliseconds where the draw costs one
 # (bench/size_regimes.py has the measurements).
 MAC_BUDGET = 5_000_000
+# For the properties that repeat a call in another context (threads.agree,
+# gradients.twice): with the whole budget those two took the default run to 70.9 s
+# wall (python -m bench.default_run, EPYC-2, 2026-12-07), past its 60 s, and each
+# repeats calls the other properties make at full size.
+REPEATED_CALL_BUDGET = MAC_BUDGET // 4
 # A budget below this could not afford a regime's kernel (a 1x31) and channels.
 SMALLEST_BUDGET = 10_000
 

@@ -10,8 +10,9 @@ for a tensor that does not require grad fails the property through the judge.
 """
 
 from case.context import TENSORS
+from case.derivatives import gradients
 from case.tensors import grad_output_tensor
-from suite.judge import fail_autograd, fail_with, output_of
+from suite.judge import expect, fail_autograd, fail_with, output_of, require
 from suite.run import called_as, run
 
 
@@ -46,3 +47,15 @@ def backward(conv2d, case, device, arrays, grad_output, *, tensors=None):
         gradients[f"{name}.grad"] = tensor.grad
     return gradients
 
+
+
+def check_gradients(conv2d, case, device, model):
+    """Backpropagate the case's grad_output through its call and require each gradient
+    asked for to be the reference adjoint's, as the judge compares them."""
+    __tracebackhide__ = True
+    arrays = case.arrays()
+    grad_output = case.grad_output(arrays)
+    actual = backward(conv2d, case, device, arrays, grad_output)
+    asked = [name.removesuffix(".grad") for name in actual]
+    for name, quantity in gradients(case, arrays, grad_output, wrt=asked).items():
+        require(expect(case, actual[name], quantity, model=model))

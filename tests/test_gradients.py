@@ -20,38 +20,26 @@ import torch
 from hypothesis import event, given
 
 import reference
-from case.derivatives import gradients
+from case.derivatives import accumulated, gradients
 from case.tensors import grad_output_tensor
 from strategies import conv2d_cases
 from strategies.contexts import with_context, with_context_examples
 from strategies.kernel_probes import with_kernel_probes
 from strategies.problems import FINITE_DIFFERENCE_BOUNDS
-from strategies.sizes import BACKWARD_WEIGHTS, MAC_BUDGET
-from suite.backward import backward
+from strategies.sizes import BACKWARD_WEIGHTS, REPEATED_CALL_BUDGET
+from suite.backward import backward, check_gradients
 from suite.judge import (Finding, Problem, agree, as_numpy, expect, fail_autograd,
                          finite_differences, output_of, require)
 from suite.properties import conformance, needs
 from suite.run import called_as, run
 
 GRADIENT_DTYPES = ("float32", "float64", "complex64", "complex128", "float16", "bfloat16")
-
-
-def _check_gradients(conv2d, device, model, case):
-    __tracebackhide__ = True
-    arrays = case.arrays()
-    grad_output = case.grad_output(arrays)
-    actual = backward(conv2d, case, device, arrays, grad_output)
-    asked = [name.removesuffix(".grad") for name in actual]
-    for name, quantity in gradients(case, arrays, grad_output, wrt=asked).items():
-        require(expect(case, actual[name], quantity, model=model))
-
-
-# Backward as programs ask for it: any nonempty subset of the tensors requiring grad
-# (frozen weights; a first layer whose data need none), and the gradient handed in
-# expanded (out.sum()), in the other memory format, strided or offset.
 BACKWARD_CASES = dict(dtypes=GRADIENT_DTYPES, weights=BACKWARD_WEIGHTS)
 
 
+# Backward as programs ask for it (the drawn context): any nonempty subset of the tensors
+# requiring grad (frozen weights; a first layer whose data need none), and the gradient
+# handed in expanded (out.sum()), in the other memory format, strided or offset.
 @conformance("gradients.exact")
 @needs("autograd.backward")
 @given(case=with_context(conv2d_cases(tiers=("exact",), **BACKWARD_CASES), requires_grad=True,
@@ -59,7 +47,7 @@ BACKWARD_CASES = dict(dtypes=GRADIENT_DTYPES, weights=BACKWARD_WEIGHTS)
 @with_kernel_probes
 @with_context_examples
 def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, model, case):
-    _check_gradients(conv2d, device, model, case)
+    check_gradients(conv2d, case, device, model)
 
 
 @conformance("gradients.float")
@@ -68,12 +56,12 @@ def test_gradients_equal_the_adjoints_bitwise_on_integer_data(conv2d, device, mo
                          grad_output=True))
 def test_gradients_are_within_the_rounding_error_bound_of_the_adjoints(
         conv2d, device, model, case):
-    _check_gradients(conv2d, device, model, case)
+    check_gradients(conv2d, case, device, model)
 
 
 @conformance("gradients.twice")
 @needs("autograd.backward")
-@given(case=with_context(conv2d_cases(tiers=("exact",), budget=MAC_BUDGET // 4,
+@given(case=with_context(conv2d_cases(tiers=("exact",), budget=REPEATED_CALL_BUDGET,
                                       **BACKWARD_CASES), requires_grad=True, grad_output=True))
 def test_backward_twice_over_one_graph_repeats_its_gradients_and_changes_no_tensor(
         conv2d, device, model, case):
@@ -105,10 +93,9 @@ def test_backward_twice_over_one_graph_repeats_its_gradients_and_changes_no_tens
                 quantity, name=f"{name}.grad of backward pass {number} over one graph"),
                 model=model))
     for name, leaf in zip(names, leaves):
-        quantity = expected[f"{name}.grad"]
-        require(expect(case, leaf.grad, dataclasses.replace(
-            quantity, name=f"{name}.grad accumulated over two losses sharing out",
-            value=2 * quantity.value, magnitude=2 * quantity.magnitude), model=model))
+        require(expect(case, leaf.grad, accumulated(
+            expected[f"{name}.grad"], 2, name=f"{name}.grad accumulated over two losses "
+                                              f"sharing out"), model=model))
     for name, tensor, values in zip(("input", "weight", "bias"), tensors, before):
         if tensor is not None:
             require(agree(case, tensor.detach(), values, exact=True,

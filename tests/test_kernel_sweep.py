@@ -15,11 +15,10 @@ kills or hangs its worker is named with its Replay line (suite/crashes.py).
 from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 
-from case.derivatives import gradients
 from strategies.kernel_probes import with_probes
 from strategies.kernel_sweep import cells
-from suite.backward import backward
-from suite.judge import check_call, expect, require
+from suite.backward import check_gradients
+from suite.judge import check_call
 from suite.properties import conformance, needs
 
 CELLS = {str(cell.case): cell for cell in cells()}
@@ -46,8 +45,4 @@ def test_conv2d_is_right_on_every_three_way_conjunction_of_kernel_features(
 def test_conv2d_gradients_are_right_on_every_three_way_conjunction_of_kernel_features(
         conv2d, device, model, case):
     note(f"sweep cell: {CELLS[str(case)].id}")
-    arrays = case.arrays()
-    grad_output = case.grad_output(arrays)
-    actual = backward(conv2d, case, device, arrays, grad_output)
-    for name, quantity in gradients(case, arrays, grad_output).items():
-        require(expect(case, actual[name], quantity, model=model))
+    check_gradients(conv2d, case, device, model)
