@@ -32,13 +32,6 @@ FLAG_HELP = {
 }
 
 
-def add_flag_options(group):
-    """--allow-tf32, --cudnn-benchmark, --cudnn-deterministic, each on or off."""
-    for name, default in FLAG_DEFAULTS.items():
-        group.addoption(f"--{name.replace('_', '-')}", default=default, choices=SWITCHES,
-                        help=f"{FLAG_HELP[name]} (default: {default})")
-
-
 def flags(config):
     """The backend flags the options ask for, as booleans by option name."""
     return {name: config.getoption(name) == "on" for name in FLAG_DEFAULTS}

@@ -15,7 +15,7 @@ from case import domain
 from reference import ErrorModel
 from suite.device import (DEVICES, FLAG_DEFAULTS, FLAG_HELP, SWITCHES, DeviceError, apply_flags,
                           check_device, tf32_in_effect)
-from suite.implementation import DEFAULT, ImplementationError, load_implementation
+from suite.implementation import DEFAULT, ImplementationError, describe_presets, load_implementation
 
 # Seconds a call may take.  The slowest calls of the default run on this
 # project's 2-core machine took about 1 s (a per-sample formulation of the seed
@@ -75,8 +75,8 @@ class Option:
 
 OPTIONS = (
     Option("conv2d_impl", DEFAULT, metavar="MODULE:ATTR",
-           help=f"the conv2d callable under test (default: {DEFAULT}), or a preset name "
-                f"(README, 'Presets')"),
+           help=f"the conv2d callable under test (default: {DEFAULT}), or a preset name: "
+                f"{describe_presets()}"),
     Option("conv2d_error_model", "direct", choices=ErrorModel.KINDS,
            help="how a correct implementation may round: 'direct' (sums of the products in any "
                 "order: exact data bitwise) or 'transform' (Winograd or FFT forward: a normwise "

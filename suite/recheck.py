@@ -38,6 +38,7 @@ import torch
 from case import parse
 from case import domain
 from strategies.sizes import multiply_adds
+from suite import options as run_options
 from suite import registry
 from suite.judge import autograd_finding, facts_of, judge
 from suite.run import child_environment, differentiate, run
@@ -50,7 +51,10 @@ TIMEOUT = 600  # seconds: a child that imports torch and makes a few calls (lazy
 # one per entry or per group.  Measured (torch 2.13.0, 2 cores at load 11): the
 # slowest recheck fork took 3.1 s (a double backward's first oneDNN primitives); a
 # deviation group of 25 entries takes a few seconds.  A limit is this base, a second
-# per call the fork makes, and a microsecond per multiply-add of its calls.
+# per call the fork makes, and a microsecond per multiply-add of its calls: loose on
+# purpose (torch's slowest CPU paths, float16 and bfloat16 with oneDNN off, forward
+# and backward of a 32-channel 3x3 call on one thread: 1.4 ns per multiply-add,
+# EPYC-2, torch 2.13.0, 2026-12-08), so only a hang reaches it.
 HANG_BASE_S, HANG_PER_CALL_S, HANG_PER_MULTIPLY_ADD_S = 15.0, 1.0, 1e-6
 
 
@@ -104,8 +108,7 @@ class Rechecker:
     (name, value) pairs (conv2d_impl, device, torch_threads and the backend flags)."""
 
     def __init__(self, options):
-        self.options = [f"--{name.replace('_', '-')}={value}" for name, value in options
-                        if value is not None]
+        self.options = run_options.arguments(options)
         self.options.append(f"--onednn={'on' if torch.backends.mkldnn.enabled else 'off'}")
 
     def __call__(self, entry):

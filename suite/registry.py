@@ -167,11 +167,6 @@ class Entry:
             return False
         return Version(installed).public in specifier
 
-    def recorded_for(self, version):
-        """Whether the entry was recorded for ``version`` of its distribution (local tags
-        ignored)."""
-        return Version(version).public in self._releases[1]
-
     def missing_cpu_features(self, flags):
         """The features of ``cpu`` that the CPU with ``flags`` lacks (none where its
         flags are unknown: then the entry is taken to be about this CPU)."""

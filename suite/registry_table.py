@@ -60,9 +60,6 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     try:
         entries = registry.load(arguments.registry)
-    except OSError as error:
-        parser.exit(CANNOT_RUN, f"{parser.prog}: error: {arguments.registry}: "
-                                f"{error.strerror}\n")
     except registry.RegistryError as error:
         parser.exit(CANNOT_RUN, f"{parser.prog}: error: {error}\n")
     print(page(entries), end="")

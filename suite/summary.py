@@ -237,9 +237,8 @@ class SummaryPlugin:
                              f"{active.details.get(entry.id, 'conforms')})")
                 continue
             if status == registry.FIXED:
-                fixed_in = "torch" if entry.source == "torch" else "release"
-                lines.append(f"STALE {entry.id}: fixed in this {fixed_in} (its recheck "
-                             f"{active.details.get(entry.id, 'conforms')}); measured: "
+                lines.append(f"STALE {entry.id}: fixed in this {_release(entry)[:-2]} (its "
+                             f"recheck {active.details.get(entry.id, 'conforms')}); measured: "
                              f"{entry.measured}")
                 continue
             if status == registry.OUTSIDE:

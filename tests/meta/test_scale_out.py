@@ -104,7 +104,9 @@ def _gate_run(checkout, *database):
 
 
 def _failed_in_reuse_phase(output):
-    """Hypothesis's statistics say the failure came from the database."""
+    """Hypothesis's statistics say the failure came from the database: what counting
+    examples until the failure said before the properties had explicit examples, which
+    run ahead of the database's (a count of 1 no longer means "replayed first")."""
     reuse = output.split("during reuse phase", 1)
     if len(reuse) < 2:
         return False
@@ -243,7 +245,8 @@ REFRESH = "pytest -n auto --hypothesis-profile=ci --store-durations --clean-dura
 def test_the_stored_durations_cover_the_run():
     """pytest-split balances the workflow's shards by .test_durations and counts a test
     it has no duration for at the mean: a tenth of the run without one is time to
-    refresh them."""
+    refresh them.  (That the shards partition the run is pytest-split's own job: the
+    suite no longer splits by itself.)"""
     listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
                              "-p", "no:cacheprovider", "-p", "no:xdist"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
