@@ -36,7 +36,7 @@ def read_outcomes(folder):
     if not folder.is_dir():
         raise TableError(f"{folder}: no such folder (run the self-check with "
                          f"CONV2D_SELFCHECK_OUTCOMES={folder} first)")
-    by_file = {f"{broken.module}.{broken.name}.json": broken for broken in all_broken()}
+    by_file = {broken.outcomes_file: broken for broken in all_broken()}
     found = {}
     for path in sorted(folder.glob("*.json")):
         if path.name not in by_file:
@@ -65,13 +65,6 @@ def cell(outcomes, property_id):
     return "F" if "failed" in mine else "." if mine else " "
 
 
-def missed(broken, outcomes):
-    """The ids ``broken`` names that did not fail on it."""
-    return [entry for entry in broken.caught_by
-            if not any(outcome == "failed" and (item == entry or _base(item) == entry)
-                       for item, outcome in outcomes.items())]
-
-
 def table_lines(found, properties):
     """The table, its legend and its remarks, as lines."""
     columns = sorted(found, key=lambda broken: broken.spec)
@@ -92,7 +85,7 @@ def table_lines(found, properties):
     lines += ["", f"{len(never)} of {len(properties)} properties failed on none of these "
                   f"{len(columns)} broken implementations"]
     for broken in columns:
-        for entry in missed(broken, found[broken]):
+        for entry in broken.missed(found[broken]):
             lines.append(f"NOT CAUGHT: {broken.spec} names {entry}, which did not fail on it")
     return lines
 

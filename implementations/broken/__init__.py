@@ -30,6 +30,20 @@ class BrokenImplementation:
         """The ``--conv2d-impl`` value that selects it."""
         return f"{self.module}:{self.name}"
 
+    @property
+    def outcomes_file(self):
+        """The name of its outcomes' file (``{property id: outcome}``) in the self-check's
+        folder: the self-check writes it, bench/self_check_table.py reads it back."""
+        return f"{self.module}.{self.name}.json"
+
+    def missed(self, outcomes):
+        """The ids in ``caught_by`` that did not fail in ``outcomes`` (the self-check's
+        failure): an id with ``[param]`` must fail itself, one without it in some
+        parametrization."""
+        return [entry for entry in self.caught_by
+                if not any(outcome == "failed" and entry in (item, item.split("[", 1)[0])
+                           for item, outcome in outcomes.items())]
+
 
 def broken(*, caught_by, kills_the_process=False, options=()):
     """Register a broken implementation and the properties that must catch it

@@ -87,6 +87,20 @@ def rescales_its_saved_input_during_backward(input, weight, bias=None, stride=1,
     return _ScalesTheSavedInput.apply(input, weight, bias, arguments)
 
 
+def _steps_the_bias(input, weight, bias, arguments, grad_output, correct):
+    if bias is not None and 0 not in bias.stride():  # an expanded bias cannot be written
+        bias.data.sub_(correct[2])  # past autograd's version counter: no error is raised
+    return correct
+
+
+@broken(caught_by=[TWICE])
+def updates_the_bias_during_backward(input, weight, bias=None, stride=1, padding=0, dilation=1,
+                                     groups=1):
+    """Backward fuses an optimiser step into the bias it was given (bias -= its gradient):
+    every gradient is right, but the caller's bias has changed after backward."""
+    return _with_backward(_steps_the_bias)(input, weight, bias, stride, padding, dilation, groups)
+
+
 @broken(caught_by=["threads.agree"])
 def splits_the_batch_among_threads_and_drops_the_rest(input, weight, bias=None, stride=1,
                                                       padding=0, dilation=1, groups=1):

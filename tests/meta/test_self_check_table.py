@@ -17,7 +17,7 @@ def _broken(name):
 
 
 def _keep(folder, broken, outcomes):
-    (folder / f"{broken.module}.{broken.name}.json").write_text(json.dumps(outcomes))
+    (folder / broken.outcomes_file).write_text(json.dumps(outcomes))
 
 
 def test_the_table_marks_what_failed_ran_and_was_never_asked(tmp_path):
@@ -57,7 +57,7 @@ def test_a_folder_without_outcomes_is_a_one_line_error(tmp_path, content, compla
         folder.mkdir()
         if content == "not json":
             broken = all_broken()[0]
-            (folder / f"{broken.module}.{broken.name}.json").write_text(content)
+            (folder / broken.outcomes_file).write_text(content)
     with pytest.raises(self_check_table.TableError) as raised:
         self_check_table.read_outcomes(folder)
     assert complaint in str(raised.value) and "\n" not in str(raised.value), raised.value
