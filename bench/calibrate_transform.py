@@ -37,7 +37,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-import importlib  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -48,9 +47,10 @@ import reference  # noqa: E402
 from implementations import transform  # noqa: E402
 from implementations.broken import all_broken  # noqa: E402
 from reference.transform_bound import transform_error_bound  # noqa: E402
+from suite.implementation import load_implementation  # noqa: E402
 
 # The broken fast-algorithm kernels of the self-check (implementations/broken/transform.py).
-BROKEN = {entry.name: getattr(importlib.import_module(entry.module), entry.name)
+BROKEN = {entry.name: load_implementation(entry.spec)
           for entry in all_broken() if entry.module == "implementations.broken.transform"}
 CORRECT = {
     "torch F.conv2d": F.conv2d,

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from bench.network_layers import LAYERS, Layer, macs
 from suite.backends import conv_backend
-from suite.coverage import (NETWORK_KERNELS, REFRESH_COMMAND, load_network_kernels,
+from suite.coverage import (NETWORK_KERNELS, REFRESH_COMMAND, load_network_kernels, relative,
                             save_network_kernels, sweep_pairs)
 from suite.onednn import OnednnCapture, machine_key
 
@@ -424,7 +424,7 @@ def main(argv=None):
     networks.add_argument("--json", metavar="PATH", help="also write the result to PATH")
     networks.add_argument("--save", default=str(NETWORK_KERNELS), metavar="PATH",
                           help=f"the per-machine record to update (default: "
-                               f"{NETWORK_KERNELS.relative_to(Path.cwd())})")
+                               f"{relative(NETWORK_KERNELS)})")
     networks.add_argument("--no-save", action="store_true", help="print only")
     networks.add_argument("--threads", type=int, default=1,
                           help="torch threads (default 1, as the gate's workers use)")

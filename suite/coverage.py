@@ -304,7 +304,7 @@ class KernelCoveragePlugin:
             if network is None:
                 lines.append(f"real networks: no sweep recorded for this machine "
                              f"({onednn.machine_key(info)}); run `{REFRESH_COMMAND}` (about 30 s "
-                             f"of one core) to record one in {_relative(self.network_kernels)}")
+                             f"of one core) to record one in {relative(self.network_kernels)}")
             else:
                 reached = network_pairs & set(pairs)
                 missed = sorted(network_pairs - set(pairs))
@@ -373,7 +373,7 @@ def _getoption(config, name, default):
     return default if value is None else value
 
 
-def _relative(path):
+def relative(path):
     with contextlib.suppress(ValueError):
         return str(Path(path).relative_to(Path.cwd()))
     return str(path)

