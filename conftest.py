@@ -61,11 +61,13 @@ def pytest_configure(config):
     except registry.RegistryError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(plugin, "conv2d-registry")
-    # Every call is observed for the kernel-coverage report (suite/coverage.py): torch's
-    # backend for it where the implementation hands its calls to torch (asked after the
-    # registry's forks, which must start from a process that made no call).
-    config.conv2d_impl = coverage.observing(setup.conv2d,
-                                            classify=computes_with_torch(setup.conv2d))
+    # Whether the implementation computes with torch (asked after the registry's forks,
+    # which must start from a process that made no call): torch's backend for every call
+    # in the kernel-coverage report (suite/coverage.py) if so, and torch's entries for a
+    # finding that cannot tell whether its own call reached torch.
+    with_torch = computes_with_torch(setup.conv2d)
+    plugin.registry.computes_with_torch = with_torch
+    config.conv2d_impl = coverage.observing(setup.conv2d, classify=with_torch)
     notes = replay.ReplayNotes(config)
     config.pluginmanager.register(notes, "conv2d-replay")
     config.pluginmanager.register(crashes.CrashNames(config, notes), "conv2d-crashes")

@@ -61,9 +61,12 @@ REQUIRED = ("id", "kind", "measured", "condition", "observed", "reason", "rechec
 # ("framework" = "onnxruntime>=1.20").
 RELEASES = {"torch": "torch", "kernel": "framework"}
 OPTIONAL = ("behaviour", "upstream", "recheck_onednn", "recheck_pass", "recheck_times", "cpu",
-            "implementation")
+            "implementation", "around_the_kernel")
 # recheck_times: how many times a deviation's recheck call is made, for a behaviour that
 # varies from call to call (uninitialised memory): present if any call shows it.
+# around_the_kernel: true for a bug of torch code that runs around whatever conv2d is
+# under test (nn.Conv2d's padding modes pad before they call it): every implementation
+# inherits it on the calls its condition names, not only those reaching torch's kernels.
 # implementation: the --conv2d-impl presets or specs (space-separated) whose behaviour
 # the entry records, for a bug of torch that only they meet (torch.compile's); under
 # any other implementation it is reported as not this implementation's.
@@ -115,6 +118,7 @@ class Entry:
     recheck_times: int = 1
     cpu: str = ""
     implementation: str = ""
+    around_the_kernel: bool = False
     source: str = "torch"  # whose registry: "torch", or "kernel" (--conv2d-deviations)
     file: str = dataclasses.field(default=KNOWN_DEVIATIONS.name, compare=False)
 
@@ -258,6 +262,10 @@ class Registry:
         self.status = {entry_id: UNCHECKED for entry_id in self.entries}
         self.details = {}
         self._recheck = recheck  # entry -> (status, detail), for lazy rechecks
+        # Whether the implementation computes with torch at all (set by the run from
+        # suite/torch_calls.py): the answer for a finding that cannot tell whether its
+        # own call reached torch (a comparison of tensors that several calls made).
+        self.computes_with_torch = True
 
     def set_status(self, status, details=None):
         self.status.update(status)
@@ -280,21 +288,26 @@ class Registry:
         """The applying crash entry whose region holds this call, if any (``reaches``:
         see ``explain``)."""
         return next((entry for entry in self.held(facts, ("crash",)) if self.applies(entry)
-                     and _inherited(entry, reaches)), None)
+                     and _inherited(entry, reaches or self._by_default)), None)
 
     def explain(self, facts, reaches=None):
         """The applying deviation whose condition and behaviour describe ``facts``
         (a call and what it did), if any.  ``reaches``: whether the implementation
         handed this call to torch's kernels (a callable, suite/torch_calls.py; None:
-        unknown, taken as yes): torch's entries explain only calls that reach torch."""
+        unknown, taken as ``computes_with_torch``): torch's entries explain only calls
+        that reach torch."""
         return next((entry for entry in self.held(facts) if self.applies(entry)
-                     and entry.shows_behaviour(facts) and _inherited(entry, reaches)), None)
+                     and entry.shows_behaviour(facts)
+                     and _inherited(entry, reaches or self._by_default)), None)
+
+    def _by_default(self):
+        return self.computes_with_torch
 
 
 def _inherited(entry, reaches):
     """Whether ``entry`` can be about this call: a kernel's own entries always are;
-    torch's where the call reaches torch's kernels."""
-    return entry.source != "torch" or reaches is None or reaches()
+    torch's where the call reaches torch's kernels, or its code around any kernel."""
+    return entry.source != "torch" or entry.around_the_kernel or reaches()
 
 
 _active = Registry(())

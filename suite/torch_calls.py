@@ -70,11 +70,11 @@ class Reaches:
 
 def reaches_torch(conv2d, case, tensors):
     """Whether ``conv2d`` hands ``case``'s call on ``tensors`` to torch's kernels (torch's
-    own conv2d does, without asking; so does a call through nn.Conv2d's padding modes,
-    which case/calls.py makes in torch's own module around any implementation)."""
+    own conv2d does, without asking).  A padding-mode call runs torch's nn.Conv2d around
+    the implementation (case/calls.py), which pads and then calls it: that reaches
+    torch's kernels only if the implementation does (entries about the padding itself
+    say ``around_the_kernel``)."""
     if getattr(conv2d, "__wrapped__", conv2d) in TORCH_CONV2D:
-        return True
-    if getattr(case, "padding_mode", "zeros") != "zeros":
         return True
     mode = _StopAtConvolution()
     try:

@@ -7,6 +7,7 @@ nothing more, and a kernel's own registry (--conv2d-deviations) explains its
 own deviations while torch's explain only calls that reach torch.
 """
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -104,14 +105,20 @@ def test_torchs_entries_explain_only_calls_that_reach_torch_and_a_kernels_own_al
     torchs = registry.Entry(id="torchs", kind="deviation", torch=">=2.0", measured="m",
                             condition="True", behaviour="True", observed="o", reason="r",
                             recheck="in1x1x1x1:w1x1x1x1")
+    around = dataclasses.replace(torchs, id="around", around_the_kernel=True)
     for entry, reaches, expected in [(torchs, True, "torchs"), (torchs, False, None),
-                                     (mine, False, "mine")]:
+                                     (mine, False, "mine"), (around, False, "around")]:
         known = registry.Registry([entry])
         known.set_status({entry.id: registry.PRESENT})
         explained = known.explain({}, reaches=lambda: reaches)
         assert (explained and explained.id) == expected, (
             f"{entry.id} explained {explained} for a call that reaches torch: {reaches}, "
             f"but should explain {expected}")
+        known.computes_with_torch = reaches  # a finding that cannot tell: the kernel's answer
+        explained = known.explain({})
+        assert (explained and explained.id) == expected, (
+            f"{entry.id} explained {explained} for a kernel that computes with torch: "
+            f"{reaches}, but should explain {expected}")
 
 
 def test_a_kernels_own_registry_names_its_mistakes_in_one_line(tmp_path):
@@ -165,3 +172,7 @@ def test_torch_conv2d_reaches_torch_and_a_kernel_without_torch_does_not():
 
     assert reaches_torch(lambda *a, **k: F.conv2d(*a, **k), case, tensors)
     assert not reaches_torch(elementwise, case, tensors)
+    padded = case.replace(padding_mode="reflect", padding=1)  # nn.Conv2d pads, then calls it
+    assert reaches_torch(lambda *a, **k: F.conv2d(*a, **k), padded, tensors)
+    assert not reaches_torch(elementwise, padded, tensors), (
+        "a padding-mode call reaches torch's kernels only if the kernel it wraps does")
