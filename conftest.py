@@ -61,13 +61,13 @@ def pytest_configure(config):
     except registry.RegistryError as error:
         raise pytest.UsageError(str(error)) from None
     config.pluginmanager.register(plugin, "conv2d-registry")
-    # Whether the implementation computes with torch (asked after the registry's forks,
-    # which must start from a process that made no call): torch's backend for every call
-    # in the kernel-coverage report (suite/coverage.py) if so, and torch's entries for a
-    # finding that cannot tell whether its own call reached torch.
-    with_torch = computes_with_torch(setup.conv2d)
-    plugin.registry.computes_with_torch = with_torch
-    config.conv2d_impl = coverage.observing(setup.conv2d, classify=with_torch)
+    # Whether the implementation hands its calls to torch: as it declares, for findings
+    # that cannot tell (suite/registry.py); probed on a plain call for the kernel-coverage
+    # report (suite/coverage.py), after the registry's forks, which must start from a
+    # process that made no call.
+    plugin.registry.uses_torch = getattr(setup.conv2d, "uses_torch", True)
+    config.conv2d_impl = coverage.observing(setup.conv2d,
+                                            classify=computes_with_torch(setup.conv2d))
     notes = replay.ReplayNotes(config)
     config.pluginmanager.register(notes, "conv2d-replay")
     config.pluginmanager.register(crashes.CrashNames(config, notes), "conv2d-crashes")

@@ -262,10 +262,13 @@ class Registry:
         self.status = {entry_id: UNCHECKED for entry_id in self.entries}
         self.details = {}
         self._recheck = recheck  # entry -> (status, detail), for lazy rechecks
-        # Whether the implementation computes with torch at all (set by the run from
-        # suite/torch_calls.py): the answer for a finding that cannot tell whether its
-        # own call reached torch (a comparison of tensors that several calls made).
-        self.computes_with_torch = True
+        # The answer for a finding whose outcome cannot tell whether its call reached
+        # torch's kernels (a comparison of tensors several calls made): yes, unless the
+        # implementation declares it never hands a call to torch (``uses_torch = False``,
+        # as the framework adapters do); a probe of the forward call cannot see a
+        # fallback in a backward or under vmap, and a wrong no would fail a kernel for
+        # torch's bug.
+        self.uses_torch = True
 
     def set_status(self, status, details=None):
         self.status.update(status)
@@ -288,26 +291,25 @@ class Registry:
         """The applying crash entry whose region holds this call, if any (``reaches``:
         see ``explain``)."""
         return next((entry for entry in self.held(facts, ("crash",)) if self.applies(entry)
-                     and _inherited(entry, reaches or self._by_default)), None)
+                     and _inherited(entry, reaches)), None)
 
     def explain(self, facts, reaches=None):
         """The applying deviation whose condition and behaviour describe ``facts``
         (a call and what it did), if any.  ``reaches``: whether the implementation
         handed this call to torch's kernels (a callable, suite/torch_calls.py; None:
-        unknown, taken as ``computes_with_torch``): torch's entries explain only calls
-        that reach torch."""
+        unknown, taken as ``uses_torch``): torch's entries explain only calls that reach
+        torch."""
+        if reaches is None:
+            reaches = lambda: self.uses_torch  # noqa: E731 - the declared answer
         return next((entry for entry in self.held(facts) if self.applies(entry)
-                     and entry.shows_behaviour(facts)
-                     and _inherited(entry, reaches or self._by_default)), None)
-
-    def _by_default(self):
-        return self.computes_with_torch
+                     and entry.shows_behaviour(facts) and _inherited(entry, reaches)), None)
 
 
 def _inherited(entry, reaches):
     """Whether ``entry`` can be about this call: a kernel's own entries always are;
     torch's where the call reaches torch's kernels, or its code around any kernel."""
-    return entry.source != "torch" or entry.around_the_kernel or reaches()
+    return (entry.source != "torch" or entry.around_the_kernel or reaches is None
+            or reaches())
 
 
 _active = Registry(())

@@ -92,6 +92,7 @@ def declare(conv2d, name, *packages):
     ``<name>-deviations.toml`` beside this module) and, where it needs
     ``packages`` beyond the suite's own (pyproject.toml's ``<name>`` extra),
     ``unavailable()``: the one-line reason a run cannot use it (one is not installed)."""
+    conv2d.uses_torch = False  # the framework computes every call (suite/registry.py)
     conv2d.domain = HERE / f"{name}.toml"
     deviations = HERE / f"{name}-deviations.toml"
     conv2d.deviations = deviations if deviations.exists() else None

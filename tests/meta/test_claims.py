@@ -114,11 +114,12 @@ def test_torchs_entries_explain_only_calls_that_reach_torch_and_a_kernels_own_al
         assert (explained and explained.id) == expected, (
             f"{entry.id} explained {explained} for a call that reaches torch: {reaches}, "
             f"but should explain {expected}")
-        known.computes_with_torch = reaches  # a finding that cannot tell: the kernel's answer
+        known.uses_torch = reaches  # a finding that cannot tell: as the kernel declares
         explained = known.explain({})
         assert (explained and explained.id) == expected, (
-            f"{entry.id} explained {explained} for a kernel that computes with torch: "
+            f"{entry.id} explained {explained} for a kernel declaring uses_torch = "
             f"{reaches}, but should explain {expected}")
+
 
 
 def test_a_kernels_own_registry_names_its_mistakes_in_one_line(tmp_path):
